@@ -1,0 +1,26 @@
+#pragma once
+// Money is integer cents everywhere inside orderpulse, so sums are exact and output is
+// byte-identical run to run.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace orderpulse {
+
+using Cents = std::int64_t;
+
+// Largest absolute amount accepted, in cents (ten billion units). Keeps quantity x price and
+// window sums far from int64 overflow for any realistic input.
+inline constexpr Cents kMaxAbsCents = 1'000'000'000'000LL;
+
+// Parses a decimal ("12", "12.3", "-0.125", "1.5e2") exactly and rounds half-even to cents.
+// nullopt for anything else or for magnitudes above kMaxAbsCents.
+std::optional<Cents> parse_decimal_cents(std::string_view text);
+
+// "1234.50": exactly two decimals.
+void append_cents(std::string& out, Cents cents);
+std::string format_cents(Cents cents);
+
+}  // namespace orderpulse

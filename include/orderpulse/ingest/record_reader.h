@@ -1,0 +1,58 @@
+#pragma once
+// Frames a byte stream into records: newline-delimited (NDJSON) or RFC 4180 CSV records, which may
+// hold newlines inside quotes. Owns its read buffer; runs on whichever thread drives the source.
+// A record longer than the limit is skipped without being held in memory: only a short prefix is
+// kept for the drop ledger.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace orderpulse {
+
+enum class Framing : std::uint8_t { lines, csv };
+
+struct FramedRecord {
+  std::string_view text;      // without the line terminator (LF or CRLF); valid until next()
+  std::uint64_t line = 0;     // 1-based line number where the record starts
+  std::uint64_t offset = 0;   // byte offset of the record start in the stream
+  std::uint64_t end_offset = 0;  // byte offset just past the record and its terminator
+  bool too_long = false;      // text is then only a prefix
+  bool unterminated = false;  // the stream ended before a line terminator
+};
+
+class RecordReader {
+ public:
+  static constexpr std::size_t kLedgerPrefix = 256;
+
+  // Reads from fd (not owned). start_offset/start_line describe where the fd is positioned.
+  RecordReader(int fd, Framing framing, std::size_t max_record_bytes,
+               std::uint64_t start_offset = 0, std::uint64_t start_line = 1);
+
+  // False at end of input. Throws std::system_error on a read error.
+  bool next(FramedRecord& out);
+
+  std::uint64_t bytes_consumed() const { return offset_; }
+
+ private:
+  bool fill();                         // false at EOF
+  std::size_t find_end(std::size_t from);  // index of the terminating '\n' or npos
+  bool skip_too_long(FramedRecord& out);
+
+  int fd_;
+  Framing framing_;
+  std::size_t max_record_;
+  std::vector<char> buf_;
+  std::size_t begin_ = 0;  // start of the current record in buf_
+  std::size_t scan_ = 0;   // how far find_end has looked
+  std::size_t end_ = 0;    // end of valid data in buf_
+  bool in_quotes_ = false;
+  bool eof_ = false;
+  bool at_stream_start_ = true;
+  std::uint64_t offset_;   // stream offset of buf_[begin_]
+  std::uint64_t line_;
+  std::string prefix_;
+};
+
+}  // namespace orderpulse

@@ -1,0 +1,103 @@
+#include "orderpulse/common/money.h"
+
+namespace orderpulse {
+
+std::optional<Cents> parse_decimal_cents(std::string_view s) {
+  std::size_t pos = 0;
+  bool negative = false;
+  if (pos < s.size() && (s[pos] == '-' || s[pos] == '+')) negative = s[pos++] == '-';
+  // Collect significant digits and the position of the decimal point.
+  char digits[64];
+  int ndigits = 0;
+  int int_digits = 0;
+  bool seen_point = false;
+  bool any_digit = false;
+  bool dropped_nonzero = false;  // digits beyond the buffer (only matter as a sticky bit)
+  for (; pos < s.size(); ++pos) {
+    char c = s[pos];
+    if (c >= '0' && c <= '9') {
+      any_digit = true;
+      if (ndigits == 0 && c == '0' && !seen_point) continue;  // leading zeros
+      if (ndigits < 64) {
+        digits[ndigits++] = c;
+        if (!seen_point) ++int_digits;
+      } else {
+        if (!seen_point) return std::nullopt;  // absurdly large
+        dropped_nonzero = dropped_nonzero || c != '0';
+      }
+    } else if (c == '.' && !seen_point) {
+      seen_point = true;
+    } else {
+      break;
+    }
+  }
+  if (!any_digit) return std::nullopt;
+  int exponent = 0;
+  if (pos < s.size() && (s[pos] == 'e' || s[pos] == 'E')) {
+    ++pos;
+    bool eneg = false;
+    if (pos < s.size() && (s[pos] == '-' || s[pos] == '+')) eneg = s[pos++] == '-';
+    int e = 0;
+    bool edigit = false;
+    for (; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos) {
+      edigit = true;
+      if (e < 10000) e = e * 10 + (s[pos] - '0');
+    }
+    if (!edigit) return std::nullopt;
+    exponent = eneg ? -e : e;
+  }
+  if (pos != s.size()) return std::nullopt;
+  // Value = 0.d1d2d3... * 10^(int_digits + exponent) (after stripping leading zeros from the
+  // integer part; fractional leading zeros stay in digits). Cents: shift by two places.
+  const long point = static_cast<long>(int_digits) + exponent + 2;  // digits before the cents point
+  if (point > 15) {
+    // Could still be zero if every digit is zero.
+    for (int i = 0; i < ndigits; ++i)
+      if (digits[i] != '0') return std::nullopt;
+    return Cents{0};
+  }
+  std::int64_t whole = 0;
+  for (long i = 0; i < point; ++i) {
+    int d = i < ndigits && i >= 0 ? digits[i] - '0' : 0;
+    whole = whole * 10 + d;
+  }
+  // Rounding: look at the first dropped digit and whether anything after it is non-zero.
+  int first_dropped = 0;
+  bool rest_nonzero = dropped_nonzero;
+  for (long i = point < 0 ? 0 : point; i < ndigits; ++i) {
+    long rel = i - point;  // 0 = first dropped digit
+    if (rel == 0) {
+      first_dropped = digits[i] - '0';
+    } else if (digits[i] != '0') {
+      rest_nonzero = true;
+    }
+  }
+  if (point < 0) {
+    // All digits are below the first dropped position except when point == -0.
+    first_dropped = 0;
+    for (int i = 0; i < ndigits; ++i)
+      if (digits[i] != '0') rest_nonzero = true;
+  }
+  if (first_dropped > 5 || (first_dropped == 5 && (rest_nonzero || whole % 2 == 1))) ++whole;
+  if (whole > kMaxAbsCents) return std::nullopt;
+  return negative ? -whole : whole;
+}
+
+void append_cents(std::string& out, Cents cents) {
+  if (cents < 0) {
+    out.push_back('-');
+    cents = -cents;
+  }
+  out += std::to_string(cents / 100);
+  out.push_back('.');
+  out.push_back(static_cast<char>('0' + cents % 100 / 10));
+  out.push_back(static_cast<char>('0' + cents % 10));
+}
+
+std::string format_cents(Cents cents) {
+  std::string s;
+  append_cents(s, cents);
+  return s;
+}
+
+}  // namespace orderpulse

@@ -1,0 +1,216 @@
+#include "orderpulse/common/time.h"
+
+#include <charconv>
+
+namespace orderpulse {
+namespace {
+
+constexpr std::int64_t kMsPerDay = 86'400'000;
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Reads exactly n digits at pos; advances pos.
+bool read_fixed(std::string_view s, std::size_t& pos, int n, int& value) {
+  if (pos + static_cast<std::size_t>(n) > s.size()) return false;
+  int v = 0;
+  for (int i = 0; i < n; ++i) {
+    char c = s[pos + static_cast<std::size_t>(i)];
+    if (!is_digit(c)) return false;
+    v = v * 10 + (c - '0');
+  }
+  value = v;
+  pos += static_cast<std::size_t>(n);
+  return true;
+}
+
+// Reads 1..max_digits digits.
+bool read_var(std::string_view s, std::size_t& pos, int max_digits, int& value) {
+  int v = 0;
+  int n = 0;
+  while (pos < s.size() && is_digit(s[pos]) && n < max_digits) {
+    v = v * 10 + (s[pos] - '0');
+    ++pos;
+    ++n;
+  }
+  if (n == 0 || (pos < s.size() && is_digit(s[pos]))) return false;
+  value = v;
+  return true;
+}
+
+bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+int days_in_month(int y, int m) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && is_leap(y) ? 29 : kDays[m - 1];
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Parses "HH:MM[:SS[.fraction]]" starting at pos.
+bool read_clock(std::string_view s, std::size_t& pos, bool fixed_hour, int& h, int& mi, int& sec,
+                int& ms) {
+  if (fixed_hour ? !read_fixed(s, pos, 2, h) : !read_var(s, pos, 2, h)) return false;
+  if (pos >= s.size() || s[pos] != ':') return false;
+  ++pos;
+  if (!read_fixed(s, pos, 2, mi)) return false;
+  sec = 0;
+  ms = 0;
+  if (pos < s.size() && s[pos] == ':') {
+    ++pos;
+    if (!read_fixed(s, pos, 2, sec)) return false;
+    if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
+      ++pos;
+      int digits = 0;
+      while (pos < s.size() && is_digit(s[pos])) {
+        if (digits < 3) ms = ms * 10 + (s[pos] - '0');
+        ++digits;
+        ++pos;
+      }
+      if (digits == 0) return false;
+      for (int d = digits; d < 3; ++d) ms *= 10;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+std::optional<TimestampMs> make_timestamp(int year, int month, int day, int hour, int minute,
+                                          int second, int millis) {
+  if (year < 1970 || year > 9999 || month < 1 || month > 12 || day < 1 ||
+      day > days_in_month(year, month) || hour > 23 || minute > 59 || second > 59 || millis > 999 ||
+      hour < 0 || minute < 0 || second < 0 || millis < 0) {
+    return std::nullopt;
+  }
+  return days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * kMsPerDay +
+         ((hour * 60LL + minute) * 60LL + second) * 1000LL + millis;
+}
+
+std::optional<TimestampMs> parse_timestamp(std::string_view text) {
+  std::string_view s = trim(text);
+  if (s.empty()) return std::nullopt;
+  bool all_digits = true;
+  for (char c : s) all_digits = all_digits && is_digit(c);
+  if (all_digits) {
+    if (s.size() > 15) return std::nullopt;  // beyond year 9999 in milliseconds
+    TimestampMs v = 0;
+    std::from_chars(s.data(), s.data() + s.size(), v);
+    return v;
+  }
+  std::size_t pos = 0;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, ms = 0;
+  if (!read_fixed(s, pos, 4, y) || pos >= s.size() || s[pos++] != '-' || !read_fixed(s, pos, 2, mo) ||
+      pos >= s.size() || s[pos++] != '-' || !read_fixed(s, pos, 2, d)) {
+    return std::nullopt;
+  }
+  if (pos >= s.size() || (s[pos] != 'T' && s[pos] != 't' && s[pos] != ' ')) return std::nullopt;
+  ++pos;
+  if (!read_clock(s, pos, true, h, mi, sec, ms)) return std::nullopt;
+  std::int64_t offset_min = 0;
+  if (pos < s.size()) {
+    char z = s[pos++];
+    if (z == 'Z' || z == 'z') {
+      if (pos != s.size()) return std::nullopt;
+    } else if (z == '+' || z == '-') {
+      int oh = 0, om = 0;
+      if (!read_fixed(s, pos, 2, oh)) return std::nullopt;
+      if (pos < s.size() && s[pos] == ':') ++pos;
+      if (pos < s.size() && !read_fixed(s, pos, 2, om)) return std::nullopt;
+      if (pos != s.size() || oh > 23 || om > 59) return std::nullopt;
+      offset_min = (oh * 60 + om) * (z == '-' ? -1 : 1);
+    } else {
+      return std::nullopt;
+    }
+  }
+  auto local = make_timestamp(y, mo, d, h, mi, sec, ms);
+  if (!local) return std::nullopt;
+  TimestampMs t = *local - offset_min * 60'000;
+  if (t < 0) return std::nullopt;
+  return t;
+}
+
+std::optional<TimestampMs> parse_us_datetime(std::string_view text) {
+  std::string_view s = trim(text);
+  std::size_t pos = 0;
+  int mo = 0, d = 0, y = 0, h = 0, mi = 0, sec = 0, ms = 0;
+  if (!read_var(s, pos, 2, mo) || pos >= s.size() || s[pos++] != '/' || !read_var(s, pos, 2, d) ||
+      pos >= s.size() || s[pos++] != '/' || !read_fixed(s, pos, 4, y)) {
+    return std::nullopt;
+  }
+  if (pos < s.size()) {
+    if (s[pos] != ' ') return std::nullopt;
+    while (pos < s.size() && s[pos] == ' ') ++pos;
+    if (!read_clock(s, pos, false, h, mi, sec, ms) || pos != s.size()) return std::nullopt;
+  }
+  return make_timestamp(y, mo, d, h, mi, sec, ms);
+}
+
+void append_iso8601(std::string& out, TimestampMs t) {
+  std::int64_t days = t >= 0 ? t / kMsPerDay : (t - kMsPerDay + 1) / kMsPerDay;
+  std::int64_t rem = t - days * kMsPerDay;
+  // civil_from_days (Howard Hinnant)
+  std::int64_t z = days + 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  y += m <= 2;
+  const int ms = static_cast<int>(rem % 1000);
+  const int sec = static_cast<int>(rem / 1000 % 60);
+  const int mi = static_cast<int>(rem / 60000 % 60);
+  const int h = static_cast<int>(rem / 3600000);
+  char buf[40];
+  auto two = [](char* p, int v) {
+    p[0] = static_cast<char>('0' + v / 10);
+    p[1] = static_cast<char>('0' + v % 10);
+  };
+  int yy = static_cast<int>(y);
+  buf[0] = static_cast<char>('0' + yy / 1000 % 10);
+  buf[1] = static_cast<char>('0' + yy / 100 % 10);
+  buf[2] = static_cast<char>('0' + yy / 10 % 10);
+  buf[3] = static_cast<char>('0' + yy % 10);
+  buf[4] = '-';
+  two(buf + 5, static_cast<int>(m));
+  buf[7] = '-';
+  two(buf + 8, static_cast<int>(d));
+  buf[10] = 'T';
+  two(buf + 11, h);
+  buf[13] = ':';
+  two(buf + 14, mi);
+  buf[16] = ':';
+  two(buf + 17, sec);
+  std::size_t n = 19;
+  if (ms != 0) {
+    buf[n++] = '.';
+    buf[n++] = static_cast<char>('0' + ms / 100);
+    buf[n++] = static_cast<char>('0' + ms / 10 % 10);
+    buf[n++] = static_cast<char>('0' + ms % 10);
+  }
+  buf[n++] = 'Z';
+  out.append(buf, n);
+}
+
+std::string format_iso8601(TimestampMs t) {
+  std::string s;
+  append_iso8601(s, t);
+  return s;
+}
+
+}  // namespace orderpulse

@@ -1,0 +1,74 @@
+#include "orderpulse/event/csv.h"
+
+namespace orderpulse {
+
+bool split_csv_record(std::string_view record, std::vector<std::string_view>& fields,
+                      std::string& scratch) {
+  fields.clear();
+  scratch.clear();
+  // Reserve so that views into scratch are never invalidated by growth.
+  scratch.reserve(record.size());
+  std::size_t i = 0;
+  const std::size_t n = record.size();
+  while (true) {
+    if (i < n && record[i] == '"') {
+      ++i;
+      const std::size_t begin = scratch.size();
+      bool closed = false;
+      while (i < n) {
+        const char c = record[i];
+        if (c == '"') {
+          if (i + 1 < n && record[i + 1] == '"') {
+            scratch.push_back('"');
+            i += 2;
+          } else {
+            ++i;
+            closed = true;
+            break;
+          }
+        } else {
+          scratch.push_back(c);
+          ++i;
+        }
+      }
+      if (!closed) return false;
+      fields.emplace_back(scratch.data() + begin, scratch.size() - begin);
+      if (i == n) return true;
+      if (record[i] != ',') return false;
+      ++i;
+    } else {
+      const std::size_t begin = i;
+      while (i < n && record[i] != ',') {
+        if (record[i] == '"') return false;  // a quote inside a bare field
+        ++i;
+      }
+      fields.emplace_back(record.data() + begin, i - begin);
+      if (i == n) return true;
+      ++i;  // the comma; a trailing comma yields one more empty field
+      if (i == n) {
+        fields.emplace_back();
+        return true;
+      }
+    }
+  }
+}
+
+std::string_view strip_bom(std::string_view s) {
+  if (s.size() >= 3 && s[0] == '\xEF' && s[1] == '\xBB' && s[2] == '\xBF') s.remove_prefix(3);
+  return s;
+}
+
+void append_csv_field(std::string& out, std::string_view value) {
+  if (value.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out.append(value);
+    return;
+  }
+  out.push_back('"');
+  for (char c : value) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+}  // namespace orderpulse

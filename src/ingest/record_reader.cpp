@@ -1,0 +1,162 @@
+#include "orderpulse/ingest/record_reader.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+namespace orderpulse {
+namespace {
+constexpr std::size_t kReadChunk = 1 << 20;
+}
+
+RecordReader::RecordReader(int fd, Framing framing, std::size_t max_record_bytes,
+                           std::uint64_t start_offset, std::uint64_t start_line)
+    : fd_(fd),
+      framing_(framing),
+      max_record_(max_record_bytes),
+      buf_(std::max<std::size_t>(4 * kReadChunk, std::min<std::size_t>(max_record_bytes, 64 << 20) + 2 * kReadChunk)),
+      at_stream_start_(start_offset == 0),
+      offset_(start_offset),
+      line_(start_line) {}
+
+bool RecordReader::fill() {
+  if (eof_) return false;
+  if (begin_ > 0) {
+    std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    scan_ -= begin_;
+    begin_ = 0;
+  }
+  if (buf_.size() - end_ < kReadChunk) buf_.resize(end_ + kReadChunk);
+  while (true) {
+    ssize_t n = ::read(fd_, buf_.data() + end_, buf_.size() - end_);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::system_error(errno, std::generic_category(), "read");
+    }
+    if (n == 0) {
+      eof_ = true;
+      return false;
+    }
+    end_ += static_cast<std::size_t>(n);
+    return true;
+  }
+}
+
+std::size_t RecordReader::find_end(std::size_t from) {
+  if (framing_ == Framing::lines) {
+    const void* p = std::memchr(buf_.data() + from, '\n', end_ - from);
+    return p ? static_cast<std::size_t>(static_cast<const char*>(p) - buf_.data()) : std::string_view::npos;
+  }
+  for (std::size_t i = from; i < end_; ++i) {
+    const char c = buf_[i];
+    if (c == '"') {
+      in_quotes_ = !in_quotes_;
+    } else if (c == '\n' && !in_quotes_) {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+bool RecordReader::next(FramedRecord& out) {
+  while (true) {
+    if (at_stream_start_ && end_ - begin_ >= 3) {
+      if (std::memcmp(buf_.data() + begin_, "\xEF\xBB\xBF", 3) == 0) {
+        begin_ += 3;
+        scan_ = std::max(scan_, begin_);
+        offset_ += 3;
+      }
+      at_stream_start_ = false;
+    }
+    const std::size_t nl = scan_ < end_ ? find_end(scan_) : std::string_view::npos;
+    if (nl != std::string_view::npos) {
+      std::size_t len = nl - begin_;
+      const char* start = buf_.data() + begin_;
+      out.line = line_;
+      out.offset = offset_;
+      out.end_offset = offset_ + len + 1;
+      out.too_long = len > max_record_;
+      out.unterminated = false;
+      if (framing_ == Framing::csv) line_ += static_cast<std::uint64_t>(std::count(start, start + len, '\n'));
+      ++line_;
+      if (len > 0 && start[len - 1] == '\r') --len;
+      if (out.too_long) {
+        prefix_.assign(start, std::min(len, kLedgerPrefix));
+        out.text = prefix_;
+      } else {
+        out.text = std::string_view(start, len);
+      }
+      offset_ = out.end_offset;
+      begin_ = nl + 1;
+      scan_ = begin_;
+      in_quotes_ = false;
+      return true;
+    }
+    scan_ = end_;
+    if (end_ - begin_ > max_record_) return skip_too_long(out);
+    if (!fill()) {
+      if (at_stream_start_ && end_ > begin_ && end_ - begin_ < 3 &&
+          std::string_view(buf_.data() + begin_, end_ - begin_) == std::string_view("\xEF\xBB\xBF", end_ - begin_)) {
+        begin_ = end_;  // a lone (partial) BOM
+      }
+      at_stream_start_ = false;
+      if (end_ == begin_) return false;
+      std::size_t len = end_ - begin_;
+      const char* start = buf_.data() + begin_;
+      out.line = line_;
+      out.offset = offset_;
+      out.end_offset = offset_ + len;
+      out.too_long = false;
+      out.unterminated = true;
+      if (framing_ == Framing::csv) line_ += static_cast<std::uint64_t>(std::count(start, start + len, '\n'));
+      if (len > 0 && start[len - 1] == '\r') --len;
+      out.text = std::string_view(start, len);
+      offset_ = out.end_offset;
+      begin_ = end_;
+      scan_ = end_;
+      in_quotes_ = false;
+      return true;
+    }
+  }
+}
+
+bool RecordReader::skip_too_long(FramedRecord& out) {
+  // Keep a prefix for the ledger, then discard data until the record ends.
+  prefix_.assign(buf_.data() + begin_, kLedgerPrefix);
+  out.line = line_;
+  out.offset = offset_;
+  out.too_long = true;
+  out.unterminated = false;
+  std::uint64_t consumed = 0;
+  while (true) {
+    const char* start = buf_.data() + begin_;
+    // scan_ == end_ here: everything in [begin_, end_) is part of the record.
+    if (framing_ == Framing::csv) line_ += static_cast<std::uint64_t>(std::count(start, static_cast<const char*>(buf_.data() + end_), '\n'));
+    consumed += end_ - begin_;
+    begin_ = end_ = scan_ = 0;
+    if (!fill()) {
+      out.unterminated = true;
+      break;
+    }
+    const std::size_t nl = find_end(0);
+    if (nl != std::string_view::npos) {
+      if (framing_ == Framing::csv) line_ += static_cast<std::uint64_t>(std::count(static_cast<const char*>(buf_.data()), static_cast<const char*>(buf_.data() + nl), '\n'));
+      consumed += nl + 1;
+      ++line_;
+      begin_ = scan_ = nl + 1;
+      break;
+    }
+    scan_ = end_;
+  }
+  out.end_offset = offset_ + consumed;
+  offset_ = out.end_offset;
+  in_quotes_ = false;
+  out.text = prefix_;
+  return true;
+}
+
+}  // namespace orderpulse
