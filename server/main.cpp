@@ -1,1 +1,63 @@
-int main() { return 0; }
+// The `orderpulse` binary: argument parsing and error reporting around the subcommands.
+// Exit codes: 0 success, 1 runtime failure, 2 usage or config error (one line on stderr).
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "commands.h"
+#include "orderpulse/config/config.h"
+
+namespace {
+
+int fail(int code, const std::string& message) {
+  std::fprintf(stderr, "orderpulse: %s\n", message.c_str());
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace orderpulse;
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  CLI::App app{"orderpulse: a stream processor for e-commerce order events"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "orderpulse 0.1.0");
+
+  BatchOptions batch;
+  std::string format;
+  CLI::App* batch_cmd = app.add_subcommand("batch", "Replay files through the operators and write the results");
+  batch_cmd->add_option("-i,--input", batch.inputs, "Input file, NDJSON or CSV by extension; '-' for stdin; repeatable, read in order")->required();
+  batch_cmd->add_option("-o,--output-dir", batch.output_dir, "Directory for windows.jsonl, dropped.jsonl, summary.json")->required();
+  batch_cmd->add_option("-c,--config", batch.config_path, "JSON config file (defaults built in)");
+  batch_cmd->add_option("--catalog", batch.catalog_path, "Product catalog CSV: product_id,category,stock,reorder_level");
+  batch_cmd->add_option("--format", format, "Force the input format")->check(CLI::IsMember({"ndjson", "csv"}));
+  batch_cmd->add_option("--batch-size", batch.batch_size, "Records per micro-batch (config max_batch_size)")->check(CLI::Range(1, 10'000'000));
+  batch_cmd->add_flag("-q,--quiet", batch.quiet, "No progress bar or closing line");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return fail(2, std::string(e.what()) + " (see --help)");
+  }
+
+  try {
+    if (batch_cmd->parsed()) {
+      if (!format.empty()) batch.format = format == "csv" ? InputFormat::csv : InputFormat::ndjson;
+      return run_batch(batch);
+    }
+  } catch (const ConfigError& e) {
+    return fail(2, e.what());
+  } catch (const std::exception& e) {
+    return fail(1, e.what());
+  }
+  return 0;
+}

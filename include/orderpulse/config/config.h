@@ -1,0 +1,54 @@
+#pragma once
+// Configuration: built-in defaults, optionally overridden by a JSON file. Unknown keys are
+// rejected by name, durations are strings with a unit ("500ms", "30s", "10m", "1h", "1d").
+// Loaded once at start; read-only afterwards.
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "orderpulse/common/time.h"
+
+namespace orderpulse {
+
+// A bad config or command line: reported as one line, exit code 2.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct WindowSpec {
+  DurationMs size = 0;
+  DurationMs slide = 0;
+  std::string name;  // "SIZE/SLIDE", e.g. "10m/1m"
+};
+
+struct Config {
+  DurationMs watermark_delay = 30'000;
+  DurationMs dedup_horizon = 0;  // 0 = the largest window size
+  std::vector<WindowSpec> windows;
+  std::size_t max_line_bytes = 1 << 20;
+  std::size_t max_batch_size = 65'536;
+  DurationMs trigger_interval = 100;
+  std::size_t top_n = 10;
+
+  // Defaults: 1m tumbling (sales per minute) and 10m sliding every 1m.
+  static Config defaults();
+  // Throws ConfigError naming the file and the offending key.
+  static Config load_file(const std::string& path);
+  static Config parse_json(std::string_view text, const std::string& origin);
+
+  DurationMs effective_dedup_horizon() const;
+  // The pane length: the gcd of every window size and slide.
+  DurationMs pane_size() const;
+};
+
+// "30s" -> 30000. Throws ConfigError on anything else.
+DurationMs parse_duration(std::string_view text);
+// 600000 -> "10m": the largest unit that divides exactly.
+std::string format_duration(DurationMs ms);
+WindowSpec make_window_spec(DurationMs size, DurationMs slide);
+
+}  // namespace orderpulse

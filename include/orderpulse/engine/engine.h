@@ -1,0 +1,70 @@
+#pragma once
+// The micro-batch engine: owns every operator and all operator state, and runs on one thread
+// (the caller's). For each batch: parse, run the operators in order, account for every record,
+// advance the watermark, finalize windows, hand results to the sinks. Batch mode and the live
+// server drive the same Engine; end of input is a watermark at +infinity.
+
+#include <array>
+#include <memory>
+#include <vector>
+
+#include "orderpulse/config/config.h"
+#include "orderpulse/engine/event_batch.h"
+#include "orderpulse/engine/operator.h"
+#include "orderpulse/engine/watermarks.h"
+#include "orderpulse/event/parser.h"
+#include "orderpulse/operators/admission.h"
+#include "orderpulse/operators/enrichment.h"
+#include "orderpulse/operators/window_aggregate.h"
+#include "orderpulse/sink/result_sink.h"
+
+namespace orderpulse {
+
+// Counters since start. read = accepted + rejected + late + duplicate, always.
+struct EngineStats {
+  std::uint64_t read = 0;
+  std::uint64_t accepted = 0;
+  std::uint64_t rejected = 0;
+  std::uint64_t late = 0;
+  std::uint64_t duplicate = 0;
+  std::array<std::uint64_t, kDropReasonCount> by_reason{};
+  std::uint64_t windows_emitted = 0;
+  std::uint64_t batches = 0;
+  TimestampMs first_event_time = kMaxTime;  // min over accepted records
+  TimestampMs last_event_time = kMinTime;   // max over accepted records
+  TimestampMs watermark = kMinTime;
+};
+
+class Engine {
+ public:
+  Engine(const Config& config, std::shared_ptr<const Catalog> catalog);
+
+  void add_sink(ResultSink& sink) { sinks_.push_back(&sink); }
+
+  // Processes one sealed micro-batch; the batch may be cleared and reused afterwards.
+  void process(EventBatch& batch);
+  // End of input: a watermark at +infinity finalizes every open window.
+  void finish();
+
+  const EngineStats& stats() const { return stats_; }
+  const WindowAggregate& windows() const { return windows_; }
+  const Enrichment& enrichment() const { return enrichment_; }
+  const Config& config() const { return config_; }
+
+ private:
+  void advance(TimestampMs watermark);
+  void deliver();
+
+  Config config_;
+  RecordParser parser_;
+  SourceWatermarks watermarks_;
+  WindowAggregate windows_;
+  Admission admission_;
+  Enrichment enrichment_;
+  std::vector<Operator*> pipeline_;  // in event order: admission, enrichment, windows
+  std::vector<ResultSink*> sinks_;
+  Collector collector_;
+  EngineStats stats_;
+};
+
+}  // namespace orderpulse

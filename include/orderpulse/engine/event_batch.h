@@ -1,0 +1,77 @@
+#pragma once
+// A micro-batch: raw record texts copied from a source, then the events parsed from them.
+// Owned and mutated by the engine thread only; sources fill it, the engine parses and processes it.
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "orderpulse/event/event.h"
+
+namespace orderpulse {
+
+struct CsvSchema;
+
+// Where records come from, for watermarks and the drop ledger. Owned by the source; outlives
+// every batch that refers to it.
+struct RecordOrigin {
+  std::uint32_t source_id = 0;  // watermark source (a file set, the socket port, a partition)
+  std::string source;           // "file", "socket", ...
+  std::string location_key;     // how the ledger names the location: "file", "peer", ...
+  std::string location;         // file path, peer address, ...
+};
+
+// How to parse a record: NDJSON, or CSV with a header-derived column map (owned by the source).
+struct RecordFormat {
+  const CsvSchema* csv = nullptr;  // null = NDJSON
+};
+
+enum class RecordFlag : std::uint8_t { none, too_long, truncated };
+
+struct RawRecord {
+  std::uint32_t offset = 0;  // text position in the batch arena
+  std::uint32_t length = 0;
+  std::uint64_t position = 0;  // line number within its origin
+  const RecordOrigin* origin = nullptr;
+  RecordFormat format;
+  RecordFlag flag = RecordFlag::none;
+};
+
+class EventBatch {
+ public:
+  // Bytes kept readable after the last record so simdjson can parse in place.
+  static constexpr std::size_t kPadding = 64;
+
+  void clear();
+  void add(std::string_view text, std::uint64_t position, const RecordOrigin* origin,
+           RecordFormat format, RecordFlag flag = RecordFlag::none);
+
+  std::size_t size() const { return records_.size(); }
+  bool empty() const { return records_.empty(); }
+  std::size_t bytes() const { return arena_.size(); }
+
+  const RawRecord& record(std::size_t i) const { return records_[i]; }
+  std::string_view text(const RawRecord& r) const { return {arena_.data() + r.offset, r.length}; }
+  // Readable bytes from the record start, padding included (call after seal()).
+  std::size_t capacity(const RawRecord& r) const { return arena_.size() - r.offset; }
+
+  // Appends the padding; records must not be added afterwards until clear().
+  void seal();
+
+  // Stable storage for strings that could not point into the arena (unescaped JSON strings,
+  // unquoted CSV fields).
+  std::string_view keep(std::string_view s) { return owned_.emplace_back(s); }
+
+  std::vector<Event>& events() { return events_; }
+  const std::vector<Event>& events() const { return events_; }
+
+ private:
+  std::string arena_;
+  std::vector<RawRecord> records_;
+  std::vector<Event> events_;
+  std::deque<std::string> owned_;
+};
+
+}  // namespace orderpulse

@@ -1,0 +1,32 @@
+#pragma once
+// Decides, per record and in read order, whether a valid record is late, a duplicate, or
+// accepted (DESIGN.md "Time, watermarks, lateness"), and advances its source's watermark.
+// Owns the dedup state; reads window finality from WindowAggregate. Engine thread only.
+
+#include "orderpulse/config/config.h"
+#include "orderpulse/engine/operator.h"
+#include "orderpulse/engine/watermarks.h"
+#include "orderpulse/operators/window_aggregate.h"
+#include "orderpulse/state/dedup_set.h"
+
+namespace orderpulse {
+
+class Admission final : public Operator {
+ public:
+  Admission(const Config& config, SourceWatermarks& watermarks, const WindowAggregate& windows)
+      : horizon_(config.effective_dedup_horizon()), watermarks_(watermarks), windows_(windows) {}
+
+  std::string_view name() const override { return "admission"; }
+  void on_batch(EventBatch& batch, Collector& out) override;
+  void on_watermark(TimestampMs watermark, Collector& out) override;
+
+  std::size_t dedup_keys() const { return dedup_.size(); }
+
+ private:
+  DurationMs horizon_;
+  SourceWatermarks& watermarks_;
+  const WindowAggregate& windows_;
+  DedupSet dedup_;
+};
+
+}  // namespace orderpulse

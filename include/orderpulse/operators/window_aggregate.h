@@ -1,0 +1,49 @@
+#pragma once
+// Sliding and tumbling windows by slicing (DESIGN.md "Time, watermarks, lateness"): accepted
+// events update one pane each; when the watermark passes a window's end the window is merged from
+// its panes and emitted once; panes no open window needs are freed. Also keeps running totals.
+// State lives in PaneStore; engine thread only.
+
+#include <vector>
+
+#include "orderpulse/config/config.h"
+#include "orderpulse/engine/operator.h"
+#include "orderpulse/state/pane_store.h"
+
+namespace orderpulse {
+
+class WindowAggregate final : public Operator {
+ public:
+  explicit WindowAggregate(const Config& config);
+
+  std::string_view name() const override { return "window_aggregate"; }
+  void on_batch(EventBatch& batch, Collector& out) override;
+  void on_watermark(TimestampMs watermark, Collector& out) override;
+
+  // True when every window containing t is already final: a record at t can change nothing.
+  bool all_windows_final(TimestampMs t) const;
+  TimestampMs finalized_watermark() const { return finalized_; }
+
+  const Aggregate& totals() const { return totals_; }
+  const PaneStore& panes() const { return store_; }
+  std::size_t open_panes() const { return store_.panes().size(); }
+
+ private:
+  void emit(std::size_t spec, TimestampMs start, Collector& out);
+
+  std::vector<WindowSpec> specs_;
+  std::size_t top_n_;
+  PaneStore store_;
+  Aggregate totals_;
+  Aggregate scratch_;  // reused for merging a window's panes
+  TimestampMs finalized_ = kMinTime;
+  struct Due {
+    TimestampMs end;
+    std::size_t spec;
+    TimestampMs start;
+    auto operator<=>(const Due&) const = default;
+  };
+  std::vector<Due> due_;
+};
+
+}  // namespace orderpulse

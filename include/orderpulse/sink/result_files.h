@@ -1,0 +1,42 @@
+#pragma once
+// The result files of an output directory: windows.jsonl (one final window per line) and
+// dropped.jsonl (the drop ledger). Owns both file handles and their write buffers; called on the
+// engine thread.
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "orderpulse/sink/result_sink.h"
+
+namespace orderpulse {
+
+class ResultFiles final : public ResultSink {
+ public:
+  // Creates the directory if needed and starts both files empty. flush_every_batch makes results
+  // visible to readers after each micro-batch (live server); batch mode buffers larger writes.
+  // Throws std::runtime_error naming the path on failure.
+  ResultFiles(const std::filesystem::path& dir, bool flush_every_batch);
+  ~ResultFiles() override;
+  ResultFiles(const ResultFiles&) = delete;
+  ResultFiles& operator=(const ResultFiles&) = delete;
+
+  void on_drop(const DropView& drop) override;
+  void on_window(const WindowResult& window) override;
+  void on_batch_end(const EngineStats& stats) override;
+  // Writes out buffered lines and fflushes; throws std::runtime_error on a write error.
+  void flush();
+
+ private:
+  static void write_out(std::FILE* f, std::string& buf, const std::filesystem::path& path);
+
+  std::filesystem::path windows_path_;
+  std::filesystem::path dropped_path_;
+  std::FILE* windows_ = nullptr;
+  std::FILE* dropped_ = nullptr;
+  std::string windows_buf_;
+  std::string dropped_buf_;
+  bool flush_every_batch_;
+};
+
+}  // namespace orderpulse

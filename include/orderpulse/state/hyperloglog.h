@@ -1,0 +1,41 @@
+#pragma once
+// Distinct-count sketch for active customers. Exact (a set of 64-bit hashes) while small, then a
+// dense HyperLogLog with 2^14 one-byte registers estimated with Ertl's improved estimator
+// ("New cardinality estimation algorithms for HyperLogLog sketches", 2017), which needs no
+// empirical bias tables. Standard error 1.04/sqrt(16384) = 0.81%; tests hold it to 3 sigma.
+// The state is a function of the set of hashes added, never of their order: results do not
+// depend on micro-batch boundaries. Plain value type; owned by a pane or window, one thread.
+
+#include <cstdint>
+#include <vector>
+
+namespace orderpulse {
+
+class HyperLogLog {
+ public:
+  static constexpr int kPrecision = 14;
+  static constexpr std::uint32_t kRegisters = 1u << kPrecision;
+  // Up to this many distinct hashes the sketch is an exact set (2 KiB, far below the 16 KiB of
+  // registers), which keeps small windows exact and sparse panes cheap to merge.
+  static constexpr std::size_t kExactLimit = 256;
+
+  void add(std::uint64_t hash);
+  void merge(const HyperLogLog& other);
+  std::uint64_t estimate() const;
+  bool is_exact() const { return dense_.empty(); }
+  std::size_t memory_bytes() const { return exact_.capacity() * 8 + dense_.capacity(); }
+  void clear();
+
+  // For checkpoints and tests: the raw state.
+  const std::vector<std::uint64_t>& exact_hashes() const { return exact_; }
+  const std::vector<std::uint8_t>& registers() const { return dense_; }
+
+ private:
+  void densify();
+  void add_dense(std::uint64_t hash);
+
+  std::vector<std::uint64_t> exact_;  // sorted, distinct; used while dense_ is empty
+  std::vector<std::uint8_t> dense_;
+};
+
+}  // namespace orderpulse

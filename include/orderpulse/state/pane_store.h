@@ -1,0 +1,73 @@
+#pragma once
+// Slices of event time (panes) holding partial aggregates; every window spec is answered by
+// merging the panes it covers, so each record updates exactly one pane whatever the number of
+// specs. Owns the panes and the product/category interners. Engine thread only.
+
+#include <absl/container/flat_hash_map.h>
+
+#include <cstdint>
+#include <map>
+
+#include "orderpulse/common/money.h"
+#include "orderpulse/common/time.h"
+#include "orderpulse/event/event.h"
+#include "orderpulse/state/hyperloglog.h"
+#include "orderpulse/state/interner.h"
+
+namespace orderpulse {
+
+struct ProductAgg {
+  Cents revenue = 0;
+  std::int64_t items = 0;
+};
+
+// The aggregate of a set of order lines: a pane, a window being merged, or the running totals.
+struct Aggregate {
+  std::int64_t lines = 0;
+  std::int64_t items = 0;
+  std::int64_t orders = 0;
+  Cents revenue = 0;
+  HyperLogLog customers;
+  absl::flat_hash_map<std::uint32_t, ProductAgg> products;
+  absl::flat_hash_map<std::uint32_t, Cents> categories;
+
+  void add(const Event& e, std::uint32_t product, std::uint32_t category, std::uint64_t customer_hash);
+  void merge(const Aggregate& other);
+  void clear();
+};
+
+class PaneStore {
+ public:
+  using Panes = std::map<TimestampMs, Aggregate>;
+
+  explicit PaneStore(DurationMs pane_size) : pane_size_(pane_size) {}
+
+  DurationMs pane_size() const { return pane_size_; }
+  TimestampMs pane_start(TimestampMs t) const { return floor_to(t, pane_size_); }
+  Aggregate& pane_for(TimestampMs t);
+
+  Panes& panes() { return panes_; }
+  const Panes& panes() const { return panes_; }
+  void erase(Panes::iterator it);
+
+  Interner& products() { return products_; }
+  Interner& categories() { return categories_; }
+  const Interner& products() const { return products_; }
+  const Interner& categories() const { return categories_; }
+
+  static TimestampMs floor_to(TimestampMs t, DurationMs unit) {
+    const TimestampMs q = t / unit;
+    return (t % unit < 0 ? q - 1 : q) * unit;
+  }
+
+ private:
+  DurationMs pane_size_;
+  Panes panes_;
+  // Records mostly arrive near the newest pane: remember it to skip the tree lookup.
+  TimestampMs cached_start_ = kMinTime;
+  Aggregate* cached_ = nullptr;
+  Interner products_;
+  Interner categories_;
+};
+
+}  // namespace orderpulse

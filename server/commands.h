@@ -1,0 +1,25 @@
+#pragma once
+// Subcommands of the `orderpulse` binary. Wiring only: the work happens in the library.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "orderpulse/ingest/file_source.h"
+
+namespace orderpulse {
+
+struct BatchOptions {
+  std::vector<std::string> inputs;
+  std::string output_dir;
+  std::string config_path;
+  std::string catalog_path;
+  std::optional<InputFormat> format;
+  std::optional<std::size_t> batch_size;
+  bool quiet = false;
+};
+
+// Exit codes: 0 success, 1 runtime failure, 2 usage or config error.
+int run_batch(const BatchOptions& options);
+
+}  // namespace orderpulse

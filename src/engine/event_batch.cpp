@@ -1,0 +1,29 @@
+#include "orderpulse/engine/event_batch.h"
+
+namespace orderpulse {
+
+void EventBatch::clear() {
+  arena_.clear();
+  records_.clear();
+  events_.clear();
+  owned_.clear();
+}
+
+void EventBatch::add(std::string_view text, std::uint64_t position, const RecordOrigin* origin,
+                     RecordFormat format, RecordFlag flag) {
+  RawRecord r;
+  r.offset = static_cast<std::uint32_t>(arena_.size());
+  r.length = static_cast<std::uint32_t>(text.size());
+  r.position = position;
+  r.origin = origin;
+  r.format = format;
+  r.flag = flag;
+  arena_.append(text);
+  // One byte of separation keeps simdjson from reading the next record as part of this one.
+  arena_.push_back('\n');
+  records_.push_back(r);
+}
+
+void EventBatch::seal() { arena_.append(kPadding, '\0'); }
+
+}  // namespace orderpulse

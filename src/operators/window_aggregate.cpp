@@ -1,0 +1,97 @@
+#include "orderpulse/operators/window_aggregate.h"
+
+#include <algorithm>
+
+#include "orderpulse/common/hash.h"
+
+namespace orderpulse {
+
+WindowAggregate::WindowAggregate(const Config& config)
+    : specs_(config.windows), top_n_(config.top_n), store_(config.pane_size()) {}
+
+void WindowAggregate::on_batch(EventBatch& batch, Collector&) {
+  for (Event& e : batch.events()) {
+    if (e.status != EventStatus::accepted) continue;
+    const std::uint32_t product = store_.products().intern(e.product_id);
+    const std::uint32_t category = store_.categories().intern(e.category);
+    const std::uint64_t customer = stable_hash(e.customer_id);
+    store_.pane_for(e.event_time).add(e, product, category, customer);
+    totals_.add(e, product, category, customer);
+  }
+}
+
+bool WindowAggregate::all_windows_final(TimestampMs t) const {
+  if (finalized_ == kMinTime) return false;
+  for (const WindowSpec& s : specs_)
+    if (PaneStore::floor_to(t, s.slide) + s.size > finalized_) return false;
+  return true;
+}
+
+void WindowAggregate::on_watermark(TimestampMs watermark, Collector& out) {
+  if (watermark <= finalized_) return;
+  due_.clear();
+  for (std::size_t i = 0; i < specs_.size(); ++i) {
+    const WindowSpec& s = specs_[i];
+    for (const auto& [pane, agg] : store_.panes()) {
+      // Windows holding this pane start in (pane - size, pane], on multiples of the slide.
+      for (TimestampMs w = PaneStore::floor_to(pane, s.slide); w > pane - s.size; w -= s.slide) {
+        const TimestampMs end = w + s.size;
+        if (end > finalized_ && end <= watermark) due_.push_back({end, i, w});
+      }
+    }
+  }
+  std::sort(due_.begin(), due_.end());
+  due_.erase(std::unique(due_.begin(), due_.end()), due_.end());
+  for (const Due& d : due_) emit(d.spec, d.start, out);
+  finalized_ = watermark;
+  // Free panes whose every window is final.
+  auto& panes = store_.panes();
+  for (auto it = panes.begin(); it != panes.end();) {
+    if (!all_windows_final(it->first)) break;  // panes are ordered: later ones are needed too
+    auto next = std::next(it);
+    store_.erase(it);
+    it = next;
+  }
+}
+
+void WindowAggregate::emit(std::size_t spec, TimestampMs start, Collector& out) {
+  const WindowSpec& s = specs_[spec];
+  const TimestampMs end = start + s.size;
+  scratch_.clear();
+  auto& panes = store_.panes();
+  for (auto it = panes.lower_bound(start); it != panes.end() && it->first < end; ++it) scratch_.merge(it->second);
+  if (scratch_.lines == 0) return;
+
+  WindowResult& w = out.windows.emplace_back();
+  w.spec = spec;
+  w.spec_name = s.name;
+  w.start = start;
+  w.end = end;
+  w.lines = scratch_.lines;
+  w.items = scratch_.items;
+  w.orders = scratch_.orders;
+  w.revenue = scratch_.revenue;
+  w.active_customers = scratch_.customers.estimate();
+
+  const Interner& names = store_.products();
+  std::vector<std::pair<std::uint32_t, ProductAgg>> products(scratch_.products.begin(), scratch_.products.end());
+  auto by_revenue = [&names](const auto& a, const auto& b) {
+    if (a.second.revenue != b.second.revenue) return a.second.revenue > b.second.revenue;
+    return names.name(a.first) < names.name(b.first);
+  };
+  const std::size_t n = std::min(top_n_, products.size());
+  std::partial_sort(products.begin(), products.begin() + static_cast<std::ptrdiff_t>(n), products.end(), by_revenue);
+  w.top_products.reserve(n);
+  for (std::size_t i = 0; i < n; ++i)
+    w.top_products.push_back({std::string(names.name(products[i].first)), products[i].second.revenue, products[i].second.items});
+
+  const Interner& cats = store_.categories();
+  w.categories.reserve(scratch_.categories.size());
+  for (const auto& [id, rev] : scratch_.categories) w.categories.push_back({std::string(cats.name(id)), rev});
+  std::sort(w.categories.begin(), w.categories.end(), [](const CategoryTotal& a, const CategoryTotal& b) {
+    if (a.revenue != b.revenue) return a.revenue > b.revenue;
+    return a.category < b.category;
+  });
+}
+
+}  // namespace orderpulse

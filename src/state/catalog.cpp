@@ -1,0 +1,80 @@
+#include "orderpulse/state/catalog.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "orderpulse/event/csv.h"
+#include "orderpulse/ingest/record_reader.h"
+
+namespace orderpulse {
+namespace {
+
+std::int64_t parse_count(std::string_view s, const std::string& where, const char* column) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  if (s.empty()) return 0;
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < 0)
+    throw std::runtime_error(where + ": bad " + column + " '" + std::string(s) + "'");
+  return v;
+}
+
+}  // namespace
+
+Catalog Catalog::load_csv(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("catalog " + path + ": " + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  RecordReader reader(fd, Framing::csv, 1 << 20);
+  FramedRecord rec;
+  std::vector<std::string_view> cells;
+  std::string scratch;
+  Catalog catalog;
+  int col_id = -1, col_cat = -1, col_stock = -1, col_reorder = -1;
+  std::size_t columns = 0;
+  bool header = true;
+  while (reader.next(rec)) {
+    const std::string where = "catalog " + path + ":" + std::to_string(rec.line);
+    if (rec.text.find_first_not_of(", \t") == std::string_view::npos) continue;  // blank row
+    if (!split_csv_record(rec.text, cells, scratch)) throw std::runtime_error(where + ": malformed CSV row");
+    if (header) {
+      columns = cells.size();
+      for (std::size_t i = 0; i < cells.size(); ++i) {
+        const int c = static_cast<int>(i);
+        if (cells[i] == "product_id") col_id = c;
+        else if (cells[i] == "category" || cells[i] == "product_category_name") col_cat = c;
+        else if (cells[i] == "stock") col_stock = c;
+        else if (cells[i] == "reorder_level") col_reorder = c;
+      }
+      if (col_id < 0) throw std::runtime_error(where + ": header has no product_id column");
+      header = false;
+      continue;
+    }
+    if (cells.size() != columns)
+      throw std::runtime_error(where + ": expected " + std::to_string(columns) + " fields, found " +
+                               std::to_string(cells.size()));
+    auto cell = [&](int c) { return c < 0 ? std::string_view{} : cells[static_cast<std::size_t>(c)]; };
+    std::string_view id = cell(col_id);
+    if (id.empty()) throw std::runtime_error(where + ": empty product_id");
+    CatalogEntry e;
+    if (!cell(col_cat).empty()) e.category = catalog.store(cell(col_cat));
+    e.stock = parse_count(cell(col_stock), where, "stock");
+    e.reorder_level = parse_count(cell(col_reorder), where, "reorder_level");
+    const std::string_view key = catalog.store(id);
+    e.product_id = key;
+    catalog.entries_.insert_or_assign(key, e);
+  }
+  if (header) throw std::runtime_error("catalog " + path + ": empty file (no header)");
+  return catalog;
+}
+
+}  // namespace orderpulse

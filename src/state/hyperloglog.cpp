@@ -1,0 +1,101 @@
+#include "orderpulse/state/hyperloglog.h"
+
+#include <algorithm>
+#include <cmath>
+#include <iterator>
+
+namespace orderpulse {
+namespace {
+
+constexpr int kQ = 64 - HyperLogLog::kPrecision;  // bits left for the rank
+
+double sigma(double x) {
+  if (x == 1.0) return INFINITY;
+  double y = 1.0;
+  double z = x;
+  while (true) {
+    x *= x;
+    const double z_old = z;
+    z += x * y;
+    y += y;
+    if (z == z_old) return z;
+  }
+}
+
+double tau(double x) {
+  if (x == 0.0 || x == 1.0) return 0.0;
+  double y = 1.0;
+  double z = 1.0 - x;
+  while (true) {
+    x = std::sqrt(x);
+    const double z_old = z;
+    y *= 0.5;
+    z -= (1.0 - x) * (1.0 - x) * y;
+    if (z == z_old) return z / 3.0;
+  }
+}
+
+}  // namespace
+
+void HyperLogLog::add_dense(std::uint64_t hash) {
+  const std::uint32_t index = static_cast<std::uint32_t>(hash >> kQ);
+  const std::uint64_t rest = hash << kPrecision;
+  const std::uint8_t rank = rest == 0 ? static_cast<std::uint8_t>(kQ + 1)
+                                      : static_cast<std::uint8_t>(__builtin_clzll(rest) + 1);
+  if (dense_[index] < rank) dense_[index] = rank;
+}
+
+void HyperLogLog::add(std::uint64_t hash) {
+  if (!dense_.empty()) {
+    add_dense(hash);
+    return;
+  }
+  auto it = std::lower_bound(exact_.begin(), exact_.end(), hash);
+  if (it != exact_.end() && *it == hash) return;
+  exact_.insert(it, hash);
+  if (exact_.size() > kExactLimit) densify();
+}
+
+void HyperLogLog::densify() {
+  dense_.assign(kRegisters, 0);
+  for (std::uint64_t h : exact_) add_dense(h);
+  exact_.clear();
+  exact_.shrink_to_fit();
+}
+
+void HyperLogLog::merge(const HyperLogLog& other) {
+  if (other.dense_.empty()) {
+    if (dense_.empty()) {
+      std::vector<std::uint64_t> merged;
+      merged.reserve(exact_.size() + other.exact_.size());
+      std::set_union(exact_.begin(), exact_.end(), other.exact_.begin(), other.exact_.end(),
+                     std::back_inserter(merged));
+      exact_ = std::move(merged);
+      if (exact_.size() > kExactLimit) densify();
+    } else {
+      for (std::uint64_t h : other.exact_) add_dense(h);
+    }
+    return;
+  }
+  if (dense_.empty()) densify();
+  for (std::uint32_t i = 0; i < kRegisters; ++i) dense_[i] = std::max(dense_[i], other.dense_[i]);
+}
+
+std::uint64_t HyperLogLog::estimate() const {
+  if (dense_.empty()) return exact_.size();
+  int counts[kQ + 2] = {};
+  for (std::uint8_t r : dense_) ++counts[r];
+  const double m = kRegisters;
+  double z = m * tau(1.0 - counts[kQ + 1] / m);
+  for (int k = kQ; k >= 1; --k) z = 0.5 * (z + counts[k]);
+  z += m * sigma(counts[0] / m);
+  constexpr double kAlphaInf = 0.5 / 0.69314718055994530942;  // 1 / (2 ln 2)
+  return static_cast<std::uint64_t>(std::llround(kAlphaInf * m * m / z));
+}
+
+void HyperLogLog::clear() {
+  exact_.clear();
+  dense_.clear();
+}
+
+}  // namespace orderpulse

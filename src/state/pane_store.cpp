@@ -1,0 +1,53 @@
+#include "orderpulse/state/pane_store.h"
+
+namespace orderpulse {
+
+void Aggregate::add(const Event& e, std::uint32_t product, std::uint32_t category, std::uint64_t customer_hash) {
+  const Cents rev = e.revenue();
+  ++lines;
+  items += e.quantity;
+  orders += e.line == 1 ? 1 : 0;
+  revenue += rev;
+  customers.add(customer_hash);
+  ProductAgg& p = products[product];
+  p.revenue += rev;
+  p.items += e.quantity;
+  categories[category] += rev;
+}
+
+void Aggregate::merge(const Aggregate& other) {
+  lines += other.lines;
+  items += other.items;
+  orders += other.orders;
+  revenue += other.revenue;
+  customers.merge(other.customers);
+  for (const auto& [id, agg] : other.products) {
+    ProductAgg& p = products[id];
+    p.revenue += agg.revenue;
+    p.items += agg.items;
+  }
+  for (const auto& [id, rev] : other.categories) categories[id] += rev;
+}
+
+void Aggregate::clear() {
+  lines = items = orders = 0;
+  revenue = 0;
+  customers.clear();
+  products.clear();
+  categories.clear();
+}
+
+Aggregate& PaneStore::pane_for(TimestampMs t) {
+  const TimestampMs start = pane_start(t);
+  if (cached_ && start == cached_start_) return *cached_;
+  cached_start_ = start;
+  cached_ = &panes_[start];
+  return *cached_;
+}
+
+void PaneStore::erase(Panes::iterator it) {
+  if (cached_ == &it->second) cached_ = nullptr;
+  panes_.erase(it);
+}
+
+}  // namespace orderpulse
