@@ -1,0 +1,143 @@
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "test_support.h"
+
+namespace orderpulse {
+namespace {
+
+using test::order_line;
+using test::run_lines;
+
+Config one_minute_tumbling() {
+  Config c = Config::parse_json(R"({"windows":[{"size":"1m","slide":"1m"}],"watermark_delay":"30s"})", "test");
+  return c;
+}
+
+TEST(Engine, WindowAssignmentAtBoundaries) {
+  // [start, end): 10:00:59.999 is in the first minute, 10:01:00 in the next.
+  auto out = run_lines({order_line("a", 1, "c", "p", "1", "2024-01-01T10:00:00Z"),
+                        order_line("b", 1, "c", "p", "2", "2024-01-01T10:00:59.999Z"),
+                        order_line("d", 1, "c", "p", "4", "2024-01-01T10:01:00Z")},
+                       one_minute_tumbling(), 1000);
+  ASSERT_EQ(out.windows.size(), 2u);
+  EXPECT_NE(out.windows[0].find(R"("start":"2024-01-01T10:00:00Z","end":"2024-01-01T10:01:00Z","lines":2)"), std::string::npos);
+  EXPECT_NE(out.windows[0].find(R"("revenue":3.00)"), std::string::npos);
+  EXPECT_NE(out.windows[1].find(R"("start":"2024-01-01T10:01:00Z","end":"2024-01-01T10:02:00Z","lines":1)"), std::string::npos);
+}
+
+TEST(Engine, LatenessBoundaryIsStrict) {
+  // Max accepted 10:01:00 -> watermark 10:00:30. A record at exactly the watermark is accepted,
+  // one millisecond before it is late.
+  EngineStats stats;
+  auto out = run_lines({order_line("a", 1, "c", "p", "1", "2024-01-01T10:01:00Z"),
+                        order_line("b", 1, "c", "p", "1", "2024-01-01T10:00:30Z"),
+                        order_line("d", 1, "c", "p", "1", "2024-01-01T10:00:29.999Z")},
+                       one_minute_tumbling(), 1, nullptr, &stats);
+  EXPECT_EQ(stats.accepted, 2u);
+  EXPECT_EQ(stats.late, 1u);
+  ASSERT_EQ(out.drops.size(), 1u);
+  EXPECT_EQ(out.drops[0].first, DropReason::late);
+  EXPECT_EQ(out.drops[0].second, 3u);
+}
+
+TEST(Engine, DedupHorizon) {
+  // Horizon 1m, delay 30s. A duplicate of a record still within wm - horizon is dropped; once the
+  // original's time falls below wm - horizon, the same key is accepted again.
+  Config c = Config::parse_json(R"({"windows":[{"size":"1m"}],"watermark_delay":"30s","dedup_horizon":"1m"})", "t");
+  EngineStats stats;
+  auto out = run_lines({order_line("o", 1, "c", "p", "1", "2024-01-01T10:00:00Z"),
+                        order_line("o", 1, "c", "p", "1", "2024-01-01T10:00:00Z"),   // duplicate
+                        order_line("o", 2, "c", "p", "1", "2024-01-01T10:00:00Z"),   // other line: accepted
+                        order_line("x", 1, "c", "p", "1", "2024-01-01T10:01:30Z"),   // wm 10:01:00, min 10:00:00
+                        order_line("o", 1, "c", "p", "1", "2024-01-01T10:01:10Z"),   // 10:00:00 >= min: duplicate
+                        order_line("y", 1, "c", "p", "1", "2024-01-01T10:01:31Z"),   // wm 10:01:01, min 10:00:01
+                        order_line("o", 1, "c", "p", "1", "2024-01-01T10:01:20Z")},  // original out of horizon: accepted
+                       c, 1, nullptr, &stats);
+  EXPECT_EQ(stats.duplicate, 2u);
+  EXPECT_EQ(stats.accepted, 5u);
+  ASSERT_EQ(out.drops.size(), 2u);
+  EXPECT_EQ(out.drops[0].second, 2u);
+  EXPECT_EQ(out.drops[1].second, 5u);
+}
+
+TEST(Engine, TopProductsTiesByIdAndCategoriesOrder) {
+  Config c = Config::parse_json(R"({"windows":[{"size":"1m"}],"top_n":3})", "t");
+  auto out = run_lines({order_line("a", 1, "c", "pB", "5", "2024-01-01T10:00:00Z"),
+                        order_line("b", 1, "c", "pA", "5", "2024-01-01T10:00:01Z"),
+                        order_line("d", 1, "c", "pC", "2.50", "2024-01-01T10:00:02Z", 2),
+                        order_line("e", 1, "c", "pD", "1", "2024-01-01T10:00:03Z")},
+                       c, 1000);
+  ASSERT_EQ(out.windows.size(), 1u);
+  EXPECT_NE(out.windows[0].find(
+                R"("top_products":[{"product_id":"pA","revenue":5.00,"items":1},{"product_id":"pB","revenue":5.00,"items":1},{"product_id":"pC","revenue":5.00,"items":2}])"),
+            std::string::npos)
+      << out.windows[0];
+  EXPECT_NE(out.windows[0].find(R"("categories":[{"category":"unknown","revenue":16.00}])"), std::string::npos);
+}
+
+TEST(Engine, SlidingWindowsAndEmissionOrder) {
+  Config c = Config::parse_json(R"({"windows":[{"size":"1m"},{"size":"2m","slide":"1m"}]})", "t");
+  auto out = run_lines({order_line("a", 1, "c", "p", "1", "2024-01-01T10:00:10Z"),
+                        order_line("b", 1, "c", "p", "2", "2024-01-01T10:01:10Z")},
+                       c, 1000);
+  std::vector<std::string> heads;
+  for (const auto& w : out.windows) heads.push_back(w.substr(0, w.find(",\"lines\"")));
+  std::vector<std::string> want = {
+      R"({"window":"1m/1m","start":"2024-01-01T10:00:00Z","end":"2024-01-01T10:01:00Z")",
+      R"({"window":"2m/1m","start":"2024-01-01T09:59:00Z","end":"2024-01-01T10:01:00Z")",
+      R"({"window":"1m/1m","start":"2024-01-01T10:01:00Z","end":"2024-01-01T10:02:00Z")",
+      R"({"window":"2m/1m","start":"2024-01-01T10:00:00Z","end":"2024-01-01T10:02:00Z")",
+      R"({"window":"2m/1m","start":"2024-01-01T10:01:00Z","end":"2024-01-01T10:03:00Z")",
+  };
+  EXPECT_EQ(heads, want);
+  EXPECT_NE(out.windows[3].find(R"("lines":2,"items":2,"orders":2,"revenue":3.00)"), std::string::npos);
+}
+
+std::vector<std::string> random_stream(std::size_t n, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<std::string> lines;
+  const TimestampMs base = 1704067200000;
+  for (std::size_t i = 0; i < n; ++i) {
+    const TimestampMs t = base + static_cast<TimestampMs>(i) * 200 - static_cast<TimestampMs>(rng() % 40'000);
+    const std::size_t order = rng() % 10 == 0 && i > 10 ? i - rng() % 10 : i;  // some duplicates
+    std::string line = order_line("o" + std::to_string(order), 1, "c" + std::to_string(rng() % 500), "p" + std::to_string(rng() % 50),
+                                  std::to_string(rng() % 10000 / 100.0), format_iso8601(t), 1 + static_cast<int>(rng() % 3));
+    if (rng() % 50 == 0) line = "{broken";
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+TEST(Engine, MicroBatchBoundariesDoNotChangeResults) {
+  const auto lines = random_stream(20'000, 7);
+  const Config c = Config::defaults();
+  EngineStats ref_stats;
+  const auto ref = run_lines(lines, c, 65536, nullptr, &ref_stats);
+  ASSERT_GT(ref.windows.size(), 100u);
+  ASSERT_GT(ref_stats.late, 0u);
+  ASSERT_GT(ref_stats.duplicate, 0u);
+  for (std::size_t size : {1u, 7u, 1000u}) {
+    EngineStats stats;
+    const auto got = run_lines(lines, c, size, nullptr, &stats);
+    EXPECT_EQ(got.windows, ref.windows) << "batch size " << size;
+    EXPECT_EQ(got.drops, ref.drops) << "batch size " << size;
+    EXPECT_EQ(stats.by_reason, ref_stats.by_reason);
+  }
+}
+
+TEST(Engine, ConservationOfRecords) {
+  const auto lines = random_stream(5'000, 11);
+  EngineStats s;
+  auto out = run_lines(lines, Config::defaults(), 333, nullptr, &s);
+  EXPECT_EQ(s.read, lines.size());
+  EXPECT_EQ(s.read, s.accepted + s.rejected + s.late + s.duplicate);
+  EXPECT_EQ(out.drops.size(), s.rejected + s.late + s.duplicate);
+  std::uint64_t by_reason = 0;
+  for (auto n : s.by_reason) by_reason += n;
+  EXPECT_EQ(by_reason, out.drops.size());
+}
+
+}  // namespace
+}  // namespace orderpulse

@@ -1,0 +1,134 @@
+#include <gtest/gtest.h>
+
+#include "orderpulse/event/csv.h"
+#include "orderpulse/event/parser.h"
+#include "test_support.h"
+
+namespace orderpulse {
+namespace {
+
+struct Parsed {
+  DropReason reason;
+  Event event;
+  std::vector<std::string> strings;  // copies, so the batch can go
+};
+
+Parsed parse_one(const std::string& text, const CsvSchema* schema = nullptr) {
+  EventBatch batch;
+  batch.add(text, 1, &test::test_origin(), RecordFormat{schema});
+  batch.seal();
+  RecordParser parser;
+  parser.parse(batch);
+  Parsed p{batch.events()[0].reason, batch.events()[0], {}};
+  for (auto sv : {p.event.order_id, p.event.customer_id, p.event.product_id, p.event.category}) p.strings.emplace_back(sv);
+  return p;
+}
+
+const std::string kGood =
+    R"({"order_id":"o1","line":2,"customer_id":"c1","product_id":"p1","category":"toys","quantity":3,"unit_price":12.345,"event_time":"2017-10-02T10:56:00Z"})";
+
+TEST(NdjsonParser, GoodRecord) {
+  Parsed p = parse_one(kGood);
+  ASSERT_EQ(p.reason, DropReason::none);
+  EXPECT_EQ(p.strings[0], "o1");
+  EXPECT_EQ(p.event.line, 2);
+  EXPECT_EQ(p.strings[1], "c1");
+  EXPECT_EQ(p.strings[2], "p1");
+  EXPECT_EQ(p.strings[3], "toys");
+  EXPECT_EQ(p.event.quantity, 3);
+  EXPECT_EQ(p.event.unit_price, 1234);
+  EXPECT_EQ(p.event.event_time, 1506941760000);
+}
+
+TEST(NdjsonParser, DefaultsEscapesAndUnknownFields) {
+  Parsed p = parse_one(
+      R"({"extra":{"nested":[1,2,{"x":"y"}]},"order_id":"o\"1\u00e9","customer_id":"c","product_id":"p","unit_price":"7","event_time":1506941760000,"category":null})");
+  ASSERT_EQ(p.reason, DropReason::none);
+  EXPECT_EQ(p.strings[0], "o\"1\xC3\xA9");
+  EXPECT_EQ(p.event.line, 1);
+  EXPECT_EQ(p.event.quantity, 1);
+  EXPECT_EQ(p.event.unit_price, 700);
+  EXPECT_EQ(p.strings[3], "");
+}
+
+TEST(NdjsonParser, RejectionTable) {
+  const std::string base_tail = R"("customer_id":"c","product_id":"p","unit_price":1,"event_time":"2017-10-02T10:56:00Z")";
+  struct Case {
+    std::string text;
+    DropReason want;
+  } cases[] = {
+      {"garbage", DropReason::malformed_json},
+      {"[1,2,3]", DropReason::malformed_json},
+      {"42", DropReason::malformed_json},
+      {R"({"order_id":"o1",)", DropReason::malformed_json},
+      {"{\"order_id\":\"o1\"} {}", DropReason::malformed_json},
+      {"{\"order_id\":\"\xff\xfe\"," + base_tail + "}", DropReason::malformed_json},
+      {"{" + base_tail + "}", DropReason::missing_order_id},
+      {R"({"order_id":null,)" + base_tail + "}", DropReason::missing_order_id},
+      {R"({"order_id":"",)" + base_tail + "}", DropReason::bad_order_id},
+      {R"({"order_id":12,)" + base_tail + "}", DropReason::bad_order_id},
+      {"{\"order_id\":\"" + std::string(65, 'x') + "\"," + base_tail + "}", DropReason::bad_order_id},
+      {R"({"order_id":"o","line":0,)" + base_tail + "}", DropReason::bad_line},
+      {R"({"order_id":"o","line":1.5,)" + base_tail + "}", DropReason::bad_line},
+      {R"({"order_id":"o","line":"1",)" + base_tail + "}", DropReason::bad_line},
+      {R"({"order_id":"o","product_id":"p","unit_price":1,"event_time":1})", DropReason::missing_customer_id},
+      {R"({"order_id":"o","customer_id":"c","unit_price":1,"event_time":1})", DropReason::missing_product_id},
+      {R"({"order_id":"o","customer_id":"c","product_id":"p","event_time":1})", DropReason::missing_unit_price},
+      {R"({"order_id":"o","customer_id":"c","product_id":"p","unit_price":1})", DropReason::missing_event_time},
+      {R"({"order_id":"o","category":7,)" + base_tail + "}", DropReason::bad_category},
+      {R"({"order_id":"o","quantity":0,)" + base_tail + "}", DropReason::bad_quantity},
+      {R"({"order_id":"o","quantity":10001,)" + base_tail + "}", DropReason::bad_quantity},
+      {R"({"order_id":"o","quantity":"two",)" + base_tail + "}", DropReason::bad_quantity},
+      {R"({"order_id":"o","customer_id":"c","product_id":"p","unit_price":-0.01,"event_time":1})", DropReason::bad_unit_price},
+      {R"({"order_id":"o","customer_id":"c","product_id":"p","unit_price":"abc","event_time":1})", DropReason::bad_unit_price},
+      {R"({"order_id":"o","customer_id":"c","product_id":"p","unit_price":true,"event_time":1})", DropReason::bad_unit_price},
+      {R"({"order_id":"o","customer_id":"c","product_id":"p","unit_price":1,"event_time":"yesterday"})", DropReason::bad_timestamp},
+      {R"({"order_id":"o","customer_id":"c","product_id":"p","unit_price":1,"event_time":"2024-13-45T99:00:00Z"})", DropReason::bad_timestamp},
+      {R"({"order_id":"o","customer_id":"c","product_id":"p","unit_price":1,"event_time":1.5})", DropReason::bad_timestamp},
+      {R"({"order_id":"o","customer_id":"c","product_id":"p","unit_price":1,"event_time":-5})", DropReason::bad_timestamp},
+      {R"({"order_id":"o","customer_id":"c","product_id":"p","unit_price":1,"event_time":{}})", DropReason::bad_timestamp},
+  };
+  for (const auto& c : cases) EXPECT_EQ(to_string(parse_one(c.text).reason), to_string(c.want)) << c.text;
+}
+
+TEST(Csv, SplitRecord) {
+  std::vector<std::string_view> f;
+  std::string scratch;
+  ASSERT_TRUE(split_csv_record(R"(a,"b,c","d ""q""",,"line1
+line2")", f, scratch));
+  ASSERT_EQ(f.size(), 5u);
+  EXPECT_EQ(f[0], "a");
+  EXPECT_EQ(f[1], "b,c");
+  EXPECT_EQ(f[2], "d \"q\"");
+  EXPECT_EQ(f[3], "");
+  EXPECT_EQ(f[4], "line1\nline2");
+  ASSERT_TRUE(split_csv_record("a,", f, scratch));
+  EXPECT_EQ(f.size(), 2u);
+  EXPECT_FALSE(split_csv_record(R"(a,"b)", f, scratch));
+  EXPECT_FALSE(split_csv_record(R"(a,"b"c)", f, scratch));
+  EXPECT_FALSE(split_csv_record(R"(a,b"c)", f, scratch));
+  std::string out;
+  append_csv_field(out, "x,\"y\"");
+  EXPECT_EQ(out, R"("x,""y""")");
+}
+
+TEST(CsvParser, SchemaAnyOrderAndRejections) {
+  std::vector<std::string_view> header = {"event_time", "unit_price", "product_id", "ignored", "customer_id", "order_id", "line", "quantity"};
+  CsvSchema schema = CsvSchema::from_header(header);
+  Parsed p = parse_one(R"(2017-10-02 10:56:00,"1,5",p1,zzz,"c ""1""",o1,,3)", &schema);
+  EXPECT_EQ(p.reason, DropReason::bad_unit_price);  // "1,5" is not a decimal
+  p = parse_one(R"(2017-10-02 10:56:00,1.25,p1,zzz,"c ""1""",o1,,3)", &schema);
+  ASSERT_EQ(p.reason, DropReason::none);
+  EXPECT_EQ(p.strings[1], "c \"1\"");
+  EXPECT_EQ(p.event.line, 1);
+  EXPECT_EQ(p.event.quantity, 3);
+  EXPECT_EQ(p.event.unit_price, 125);
+  EXPECT_EQ(parse_one("2017-10-02 10:56:00,1.25,p1,zzz,c1,o1,,3,extra", &schema).reason, DropReason::malformed_csv);
+  EXPECT_EQ(parse_one("2017-10-02 10:56:00,1.25,p1,zzz,c1,,,3", &schema).reason, DropReason::missing_order_id);
+  EXPECT_EQ(parse_one("1506941760000,1.25,p1,zzz,c1,o1,2,x", &schema).reason, DropReason::bad_quantity);
+  EXPECT_EQ(parse_one("1506941760000,1.25,p1,zzz,c1,o1,2,", &schema).reason, DropReason::none);
+  EXPECT_EQ(parse_one("10/2/2017 10:56,1.25,p1,zzz,c1,o1,2,", &schema).reason, DropReason::bad_timestamp);
+}
+
+}  // namespace
+}  // namespace orderpulse

@@ -1,0 +1,76 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "orderpulse/ingest/record_reader.h"
+
+namespace orderpulse {
+namespace {
+
+struct Got {
+  std::string text;
+  std::uint64_t line;
+  bool too_long;
+  bool unterminated;
+};
+
+std::vector<Got> frame(const std::string& data, Framing framing, std::size_t max_record) {
+  std::FILE* f = std::tmpfile();
+  std::fwrite(data.data(), 1, data.size(), f);
+  std::fflush(f);
+  std::rewind(f);
+  RecordReader reader(fileno(f), framing, max_record);
+  std::vector<Got> out;
+  FramedRecord r;
+  while (reader.next(r)) out.push_back({std::string(r.text), r.line, r.too_long, r.unterminated});
+  EXPECT_EQ(reader.bytes_consumed(), data.size());
+  std::fclose(f);
+  return out;
+}
+
+TEST(RecordReader, LinesWithCrlfBomAndUnterminatedTail) {
+  auto got = frame("\xEF\xBB\xBF" "a\r\nbb\n\nccc", Framing::lines, 100);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0].text, "a");
+  EXPECT_EQ(got[1].text, "bb");
+  EXPECT_EQ(got[2].text, "");
+  EXPECT_EQ(got[3].text, "ccc");
+  EXPECT_EQ(got[3].line, 4u);
+  EXPECT_TRUE(got[3].unterminated);
+  EXPECT_FALSE(got[1].unterminated);
+}
+
+TEST(RecordReader, CsvQuotedNewlinesKeepLineNumbers) {
+  auto got = frame("h1,h2\r\n\"a\nb\",c\r\nd,\"e\"\"\nf\"\nlast,1\n", Framing::csv, 100);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[1].text, "\"a\nb\",c");
+  EXPECT_EQ(got[1].line, 2u);
+  EXPECT_EQ(got[2].line, 4u);
+  EXPECT_EQ(got[3].text, "last,1");
+  EXPECT_EQ(got[3].line, 6u);
+}
+
+TEST(RecordReader, TooLongRecordsAreSkippedNotBuffered) {
+  const std::string huge(10 << 20, 'x');  // 10 MiB, far above the limit and the read chunk
+  auto got = frame("ok1\n" + huge + "\nok2\n" + huge, Framing::lines, 1 << 20);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0].text, "ok1");
+  EXPECT_TRUE(got[1].too_long);
+  EXPECT_EQ(got[1].text.size(), RecordReader::kLedgerPrefix);
+  EXPECT_EQ(got[1].line, 2u);
+  EXPECT_EQ(got[2].text, "ok2");
+  EXPECT_EQ(got[2].line, 3u);
+  EXPECT_TRUE(got[3].too_long);
+  EXPECT_TRUE(got[3].unterminated);
+  // Exactly at the limit is fine; one byte more is too long.
+  auto edge = frame(std::string(64, 'a') + "\n" + std::string(65, 'b') + "\n", Framing::lines, 64);
+  ASSERT_EQ(edge.size(), 2u);
+  EXPECT_FALSE(edge[0].too_long);
+  EXPECT_TRUE(edge[1].too_long);
+}
+
+}  // namespace
+}  // namespace orderpulse

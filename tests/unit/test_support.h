@@ -1,0 +1,53 @@
+#pragma once
+// Helpers shared by the unit tests: build batches from record texts and run them through an
+// Engine, collecting what the sinks would see.
+
+#include <string>
+#include <vector>
+
+#include "orderpulse/engine/engine.h"
+
+namespace orderpulse::test {
+
+struct Collected final : ResultSink {
+  std::vector<std::string> windows;  // append_window_json lines
+  std::vector<std::pair<DropReason, std::uint64_t>> drops;
+  void on_drop(const DropView& d) override { drops.emplace_back(d.reason, d.position); }
+  void on_window(const WindowResult& w) override {
+    std::string s;
+    append_window_json(s, w);
+    windows.push_back(std::move(s));
+  }
+};
+
+inline RecordOrigin& test_origin() {
+  static RecordOrigin origin{0, "file", "file", "test"};
+  return origin;
+}
+
+// Runs NDJSON lines through a fresh engine in batches of `batch_size`, then ends the input.
+inline Collected run_lines(const std::vector<std::string>& lines, const Config& config, std::size_t batch_size,
+                           std::shared_ptr<const Catalog> catalog = nullptr, EngineStats* stats = nullptr) {
+  Engine engine(config, catalog);
+  Collected out;
+  engine.add_sink(out);
+  EventBatch batch;
+  for (std::size_t i = 0; i < lines.size();) {
+    batch.clear();
+    for (std::size_t n = 0; n < batch_size && i < lines.size(); ++n, ++i) batch.add(lines[i], i + 1, &test_origin(), {});
+    batch.seal();
+    engine.process(batch);
+  }
+  engine.finish();
+  if (stats) *stats = engine.stats();
+  return out;
+}
+
+inline std::string order_line(const std::string& order, int line, const std::string& customer, const std::string& product,
+                              const std::string& price, const std::string& time, int quantity = 1) {
+  return "{\"order_id\":\"" + order + "\",\"line\":" + std::to_string(line) + ",\"customer_id\":\"" + customer +
+         "\",\"product_id\":\"" + product + "\",\"quantity\":" + std::to_string(quantity) + ",\"unit_price\":" + price +
+         ",\"event_time\":\"" + time + "\"}";
+}
+
+}  // namespace orderpulse::test
