@@ -3,6 +3,8 @@
 // accepted (DESIGN.md "Time, watermarks, lateness"), and advances its source's watermark.
 // Owns the dedup state; reads window finality from WindowAggregate. Engine thread only.
 
+#include <vector>
+
 #include "orderpulse/config/config.h"
 #include "orderpulse/engine/operator.h"
 #include "orderpulse/engine/watermarks.h"
@@ -27,6 +29,7 @@ class Admission final : public Operator {
   SourceWatermarks& watermarks_;
   const WindowAggregate& windows_;
   DedupSet dedup_;
+  std::vector<std::uint64_t> hashes_;  // per event of the current batch
 };
 
 }  // namespace orderpulse
