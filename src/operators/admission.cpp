@@ -33,7 +33,7 @@ void Admission::on_batch(EventBatch& batch, Collector&) {
 
 void Admission::on_watermark(TimestampMs watermark, Collector&) {
   if (watermark == kMaxTime || watermark == kMinTime) return;
-  dedup_.evict_older_than(watermark - horizon_, std::max<DurationMs>(horizon_ / 2, 1));
+  dedup_.evict_older_than(watermark - horizon_);
 }
 
 }  // namespace orderpulse

@@ -4,10 +4,10 @@
 // compared on a hash match); eviction only drops keys the test would ignore anyway, so memory is
 // bounded by the horizon and results do not depend on when eviction runs.
 //
-// A purpose-built open-addressing table rather than a general hash map: a slot is 16 bytes (hash,
-// time) so a lookup touches one cache line, callers can prefetch the slot of a record a few
-// records ahead, and eviction rebuilds the table and key arena in one sequential pass.
-// Engine thread only.
+// Keys live in two generations of open-addressing tables: new keys go to the current one; when
+// every key of the previous one has expired, it is cleared and becomes the current one. Eviction
+// thus never copies a key, a slot is 16 bytes (hash, time) so a probe touches one cache line, and
+// callers prefetch the slots of a record a few records ahead. Engine thread only.
 
 #include <cstdint>
 #include <string>
@@ -20,47 +20,59 @@ namespace orderpulse {
 
 class DedupSet {
  public:
-  DedupSet();
-
   static std::uint64_t hash_key(std::string_view order_id, std::int32_t line);
 
-  void prefetch(std::uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_]); }
+  void prefetch(std::uint64_t hash) const {
+    current_.prefetch(hash);
+    previous_.prefetch(hash);
+  }
 
   // True when the key is held with an event time >= min_time (a duplicate). Otherwise the key is
   // stored (or refreshed) with time `t` and false is returned. `hash` is hash_key(order_id, line).
   bool seen_or_insert(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t,
                       TimestampMs min_time);
 
-  // Drops keys older than min_time; cheap to call often: it scans only when min_time has moved by
-  // at least `step` since the last scan.
-  void evict_older_than(TimestampMs min_time, DurationMs step);
+  // Forgets keys older than min_time, a generation at a time.
+  void evict_older_than(TimestampMs min_time);
 
-  std::size_t size() const { return size_; }
-  std::size_t memory_bytes() const { return slots_.capacity() * (sizeof(Slot) + sizeof(KeyRef)) + arena_.capacity(); }
+  std::size_t size() const { return current_.size() + previous_.size(); }
+  std::size_t memory_bytes() const { return current_.memory_bytes() + previous_.memory_bytes(); }
 
  private:
-  struct Slot {
-    std::uint64_t hash;  // 0 = empty (real hashes are forced non-zero)
-    TimestampMs time;
-  };
-  struct KeyRef {
-    std::uint32_t offset;
-    std::uint32_t length;  // order_id bytes; the line follows as 4 raw bytes
+  class Table {
+   public:
+    Table();
+    void prefetch(std::uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_]); }
+    // The slot holding the key, or nullptr.
+    TimestampMs* find(std::uint64_t hash, std::string_view order_id, std::int32_t line);
+    void insert(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t);
+    void note_time(TimestampMs t) { max_time_ = std::max(max_time_, t); }
+    void clear();
+    std::size_t size() const { return size_; }
+    TimestampMs max_time() const { return max_time_; }
+    std::size_t memory_bytes() const { return slots_.capacity() * (sizeof(Slot) + sizeof(KeyRef)) + arena_.capacity(); }
+
+   private:
+    struct Slot {
+      std::uint64_t hash;  // 0 = empty (real hashes are forced non-zero)
+      TimestampMs time;
+    };
+    struct KeyRef {
+      std::uint32_t offset;
+      std::uint32_t length;  // order_id bytes; the line follows as 4 raw bytes
+    };
+    void grow();
+
+    std::vector<Slot> slots_;
+    std::vector<KeyRef> keys_;  // parallel to slots_
+    std::string arena_;
+    std::size_t mask_;
+    std::size_t size_ = 0;
+    TimestampMs max_time_ = kMinTime;
   };
 
-  bool key_equals(const KeyRef& k, std::string_view order_id, std::int32_t line) const;
-  KeyRef store_key(std::string& arena, std::string_view order_id, std::int32_t line) const;
-  void rebuild(std::size_t capacity, TimestampMs min_time);
-
-  std::vector<Slot> slots_;
-  std::vector<KeyRef> keys_;  // parallel to slots_
-  std::string arena_;
-  std::vector<Slot> spare_slots_;
-  std::vector<KeyRef> spare_keys_;
-  std::string spare_arena_;
-  std::size_t mask_ = 0;
-  std::size_t size_ = 0;
-  TimestampMs last_evicted_ = kMinTime;
+  Table current_;
+  Table previous_;
 };
 
 }  // namespace orderpulse
