@@ -3,6 +3,25 @@
 namespace orderpulse {
 
 std::optional<Cents> parse_decimal_cents(std::string_view s) {
+  // Fast path for plain prices: up to 10 integer digits (within kMaxAbsCents) and at most two decimals, no rounding.
+  if (!s.empty() && s.size() <= 15) {
+    std::size_t i = 0;
+    std::int64_t whole = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') whole = whole * 10 + (s[i++] - '0');
+    if (i > 0 && i <= 10) {
+      if (i == s.size()) return whole * 100;
+      if (s[i] == '.' && s.size() - i <= 3) {
+        std::int64_t frac = 0;
+        std::size_t digits = 0;
+        for (std::size_t j = i + 1; j < s.size() && s[j] >= '0' && s[j] <= '9'; ++j, ++digits) frac = frac * 10 + (s[j] - '0');
+        if (i + 1 + digits == s.size()) {
+          if (digits == 1) frac *= 10;
+          if (digits == 0) frac = 0;
+          return whole * 100 + frac;
+        }
+      }
+    }
+  }
   std::size_t pos = 0;
   bool negative = false;
   if (pos < s.size() && (s[pos] == '-' || s[pos] == '+')) negative = s[pos++] == '-';

@@ -99,7 +99,34 @@ std::optional<TimestampMs> make_timestamp(int year, int month, int day, int hour
          ((hour * 60LL + minute) * 60LL + second) * 1000LL + millis;
 }
 
+namespace {
+
+// "YYYY-MM-DDTHH:MM:SS[.fff]Z", the form nearly every producer writes, read at fixed positions.
+// Returns false when the text is not exactly that form (the general parser then decides).
+bool parse_canonical(std::string_view s, std::optional<TimestampMs>& out) {
+  if ((s.size() != 20 && s.size() != 24) || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+      s[16] != ':' || s.back() != 'Z')
+    return false;
+  auto d = [&s](std::size_t i) { return static_cast<unsigned>(s[i] - '0'); };
+  static constexpr std::size_t kDigits[] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18};
+  for (std::size_t i : kDigits)
+    if (d(i) > 9) return false;
+  int ms = 0;
+  if (s.size() == 24) {
+    if (s[19] != '.' || d(20) > 9 || d(21) > 9 || d(22) > 9) return false;
+    ms = static_cast<int>(d(20) * 100 + d(21) * 10 + d(22));
+  }
+  out = make_timestamp(static_cast<int>(d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3)), static_cast<int>(d(5) * 10 + d(6)),
+                       static_cast<int>(d(8) * 10 + d(9)), static_cast<int>(d(11) * 10 + d(12)),
+                       static_cast<int>(d(14) * 10 + d(15)), static_cast<int>(d(17) * 10 + d(18)), ms);
+  return true;
+}
+
+}  // namespace
+
 std::optional<TimestampMs> parse_timestamp(std::string_view text) {
+  std::optional<TimestampMs> fast;
+  if (parse_canonical(text, fast)) return fast;
   std::string_view s = trim(text);
   if (s.empty()) return std::nullopt;
   bool all_digits = true;
