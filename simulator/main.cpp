@@ -1,1 +1,177 @@
-int main() { return 0; }
+// orderpulse-sim: command-line front end only. Parses and validates arguments with CLI11, maps
+// failures to exit codes (2: usage, 1: runtime) and hands the work to generator.cpp / olist.cpp.
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <string>
+#include <utility>
+
+#include "errors.h"
+#include "generator.h"
+#include "olist.h"
+#include "orderpulse/common/time.h"
+#include "output.h"
+
+namespace {
+
+using namespace orderpulse;
+using namespace orderpulse::sim;
+
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+
+// Raw option texts: numbers and durations are parsed by us, not CLI11, because CLI11 accepts
+// "-1" for unsigned options and reads "010" as octal.
+struct GenerateArgs {
+  std::string count, seed = "1", customers = "10000", products = "1000";
+  std::string start_time = "2024-01-01T00:00:00Z", disorder = "5s", watermark_delay = "30s";
+  std::string format, out, catalog_out;
+  double rate = 1000.0, late = 0.0, duplicates = 0.0, malformed = 0.0;
+};
+
+std::uint64_t parse_positive(std::string_view option, const std::string& text, std::uint64_t max) {
+  const std::uint64_t v = parse_count(option, text);
+  if (v == 0 || v > max) {
+    throw UsageError(std::string(option) + " must be between 1 and " + std::to_string(max));
+  }
+  return v;
+}
+
+GenerateOptions to_options(const GenerateArgs& a) {
+  GenerateOptions o;
+  o.count = parse_count("--count", a.count);
+  o.seed = parse_count("--seed", a.seed);
+  o.customers = parse_positive("--customers", a.customers, 10'000'000);
+  o.products = parse_positive("--products", a.products, 10'000'000);
+  const auto start = parse_timestamp(a.start_time);
+  if (!start) throw UsageError("--start-time must be ISO-8601 (2024-01-01T00:00:00Z) or epoch ms, got '" + a.start_time + "'");
+  o.start_time = *start;
+  // Written so that NaN fails too.
+  if (!(a.rate > 0.0 && a.rate < 1e12)) throw UsageError("--rate must be a positive number of records per second");
+  o.rate = a.rate;
+  for (const auto& [name, value] : {std::pair{"--late", a.late}, {"--duplicates", a.duplicates}, {"--malformed", a.malformed}}) {
+    if (!(value >= 0.0 && value <= 1.0)) throw UsageError(std::string(name) + " must be a fraction between 0 and 1");
+  }
+  o.disorder = parse_duration("--disorder", a.disorder);
+  o.watermark_delay = parse_duration("--watermark-delay", a.watermark_delay);
+  o.late = a.late;
+  o.duplicates = a.duplicates;
+  o.malformed = a.malformed;
+  o.out = a.out;
+  o.format = resolve_format(a.format, a.out);
+  o.catalog_out = a.catalog_out;
+  return o;
+}
+
+void add_generate(CLI::App& app, GenerateArgs& a) {
+  CLI::App* g = app.add_subcommand("generate", "Write a deterministic synthetic order-line stream");
+  g->add_option("--count", a.count, "Records to write, injected faults included")->required()->type_name("N");
+  g->add_option("--out", a.out, "Output file, or - for stdout")->required()->type_name("FILE");
+  g->add_option("--seed", a.seed, "PRNG seed; the same seed gives byte-identical output")
+      ->type_name("N")
+      ->capture_default_str();
+  g->add_option("--customers", a.customers, "Distinct customers, Zipf-skewed (s=0.6)")
+      ->type_name("N")
+      ->capture_default_str();
+  g->add_option("--products", a.products, "Distinct products, Zipf-skewed (s=1.1)")
+      ->type_name("N")
+      ->capture_default_str();
+  g->add_option("--start-time", a.start_time, "Event time of the first record (ISO-8601 or epoch ms)")
+      ->type_name("TIME")
+      ->capture_default_str();
+  g->add_option("--rate", a.rate, "Records per second of event time")
+      ->type_name("R")
+      ->capture_default_str();
+  g->add_option("--disorder", a.disorder, "Each order's time is moved back by a random 0..D (500ms, 5s, 1m)")
+      ->type_name("D")
+      ->capture_default_str();
+  g->add_option("--late", a.late, "Fraction of records injected as late (older than the watermark)")
+      ->type_name("F")
+      ->capture_default_str();
+  g->add_option("--duplicates", a.duplicates, "Fraction of records that copy a recent valid record")
+      ->type_name("F")
+      ->capture_default_str();
+  g->add_option("--malformed", a.malformed, "Fraction of records that are broken on purpose")
+      ->type_name("F")
+      ->capture_default_str();
+  g->add_option("--watermark-delay", a.watermark_delay, "The engine's watermark delay, which late injection targets")
+      ->type_name("D")
+      ->capture_default_str();
+  g->add_option("--format", a.format, "ndjson or csv (default: csv if --out ends in .csv, else ndjson)")
+      ->type_name("FMT");
+  g->add_option("--catalog-out", a.catalog_out, "Also write the product catalog CSV here")->type_name("FILE");
+  g->footer(
+      "Example: orderpulse-sim generate --count 1000000 --out events.ndjson --late 0.01 "
+      "--duplicates 0.01 --malformed 0.005 --catalog-out catalog.csv\n"
+      "A one-line JSON summary (records, orders, lines, late, duplicates, malformed by kind) goes to stderr.");
+}
+
+void add_olist(CLI::App& app, OlistOptions& o, std::string& format) {
+  CLI::App* s = app.add_subcommand("olist", "Convert the Olist e-commerce dataset into events");
+  s->add_option("--dir", o.dir, "Directory with olist_orders_dataset.csv and olist_order_items_dataset.csv")
+      ->required()
+      ->type_name("DIR");
+  s->add_option("--out", o.out, "Output file, or - for stdout")->required()->type_name("FILE");
+  s->add_option("--products", o.products, "Products CSV (default: DIR/olist_products_dataset.csv)")->type_name("FILE");
+  s->add_option("--catalog-out", o.catalog_out,
+                "Catalog CSV (default: catalog.csv next to --out, or in the current directory for -)")
+      ->type_name("FILE");
+  s->add_option("--format", format, "ndjson or csv (default: csv if --out ends in .csv, else ndjson)")
+      ->type_name("FMT");
+  s->footer(
+      "One event per order item, sorted by purchase time. Unusable rows are counted by reason in a\n"
+      "one-line JSON report on stderr, also written to OUT.report.json when --out is a file.\n"
+      "Olist has no stock levels: the catalog's stock is synthesized as 100 + 2 x items sold.");
+}
+
+std::string one_line(std::string s) {
+  for (char& c : s) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"orderpulse-sim: test data for orderpulse (synthetic streams, Olist conversion)", "orderpulse-sim"};
+  app.require_subcommand(1);
+  app.footer("Run 'orderpulse-sim <command> --help' for the options of each command.");
+  GenerateArgs gen_args;
+  OlistOptions olist_opts;
+  std::string olist_format;
+  add_generate(app, gen_args);
+  add_olist(app, olist_opts, olist_format);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "orderpulse-sim: %s (see --help)\n", one_line(e.what()).c_str());
+    return kExitUsage;
+  }
+  try {
+    if (app.got_subcommand("generate")) {
+      const GenerateSummary summary = run_generate(to_options(gen_args));
+      std::fprintf(stderr, "%s\n", summary.to_json().c_str());
+    } else {
+      olist_opts.format = resolve_format(olist_format, olist_opts.out);
+      const std::string report = run_olist(olist_opts);
+      std::fprintf(stderr, "%s\n", report.c_str());
+    }
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "orderpulse-sim: %s (see --help)\n", one_line(e.what()).c_str());
+    return kExitUsage;
+  } catch (const RunFailure& e) {
+    std::fprintf(stderr, "orderpulse-sim: %s\n", one_line(e.what()).c_str());
+    return kExitRuntime;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "orderpulse-sim: %s\n", one_line(e.what()).c_str());
+    return kExitRuntime;
+  }
+  return 0;
+}
