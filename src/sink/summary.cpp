@@ -7,6 +7,22 @@
 namespace orderpulse {
 namespace {
 
+// nlohmann prints 1.1 for 1.10; money must always show two decimals. Money values are stored as
+// marked strings and unquoted after dumping (the marker cannot occur in any other summary value).
+constexpr std::string_view kMoneyMark = "\x01money:";
+
+nlohmann::ordered_json money(Cents c) { return std::string(kMoneyMark) + format_cents(c); }
+
+std::string dump_with_money(const nlohmann::ordered_json& j) {
+  std::string text = j.dump(2);
+  const std::string_view open = "\"\\u0001money:";  // how dump() writes the mark
+  for (std::size_t pos = text.find(open); pos != std::string::npos; pos = text.find(open, pos)) {
+    const std::size_t close = text.find('"', pos + open.size());
+    text.replace(pos, close + 1 - pos, text.substr(pos + open.size(), close - pos - open.size()));
+  }
+  return text;
+}
+
 nlohmann::ordered_json time_or_null(TimestampMs t, bool valid) {
   return valid ? nlohmann::ordered_json(format_iso8601(t)) : nlohmann::ordered_json(nullptr);
 }
@@ -36,8 +52,7 @@ nlohmann::ordered_json make_summary(const Engine& engine, const RunInfo& run) {
   j["totals"] = {{"lines", t.lines},
                  {"items", t.items},
                  {"orders", t.orders},
-                 {"revenue_cents", t.revenue},
-                 {"revenue", static_cast<double>(t.revenue) / 100.0},
+                 {"revenue", money(t.revenue)},
                  {"active_customers", t.customers.estimate()}};
   j["batches"] = s.batches;
   j["bytes_read"] = run.bytes_read;
@@ -50,7 +65,7 @@ void write_summary(const std::string& path, const nlohmann::ordered_json& summar
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << summary.dump(2) << '\n';
+    out << dump_with_money(summary) << '\n';
     if (!out) throw std::runtime_error("cannot write " + tmp);
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot rename " + tmp + " to " + path);

@@ -1,0 +1,267 @@
+#!/usr/bin/python3
+"""End-to-end: orderpulse batch against an independent Python recomputation.
+
+Generates fault-injected streams with orderpulse-sim, runs `orderpulse batch`, and recomputes
+every window, every drop (reason, file, line, raw) and the summary with the reference model in
+oplib.py (its own parsing, validation, watermark/late/duplicate rules and window aggregation).
+Also: hand-made streams pinning the late/duplicate rules at their exact boundaries, ranking
+ties, distinct-customer estimates, a randomized stream whose keys recur across the dedup
+horizon, and the same file given twice.
+"""
+
+import json
+
+import oplib
+from oplib import Check, Model, parse_time_text
+
+START = "2017-10-02T10:00:00Z"
+FAULTS = dict(start_time=START, disorder="20s", late=0.01, duplicates=0.02, malformed=0.01)
+
+
+def check_generated(chk, m, count, label):
+    """The simulator's side of the contract, seen through the reference model (default config,
+    whose watermark delay the simulator's late injection targets): --count records, fault
+    fractions roughly as asked, duplicates that are exact copies of earlier lines."""
+    chk.eq(len(m.records), count, f"{label}records written for --count {count}")
+    n = len(m.records)
+    for what, got, frac in (("late", m.counts["late"], FAULTS["late"]),
+                            ("duplicate", m.counts["duplicate"], FAULTS["duplicates"]),
+                            ("rejected (malformed)", m.rejected, FAULTS["malformed"])):
+        chk.expect(0.8 * frac * n <= got <= 1.25 * frac * n,
+                   f"{label}{what}: {got} of {n} records, asked for a fraction {frac}")
+    earlier = set()
+    not_copies = 0
+    for r in m.records:
+        if r.reason == "duplicate" and r.raw not in earlier:
+            not_copies += 1
+        earlier.add(r.raw)
+    chk.eq(not_copies, 0, f"{label}duplicates that are not exact copies of an earlier line")
+
+
+def recompute(ctx, path, config=None, label="", min_windows=100, generated=None):
+    result = oplib.run_batch(ctx, [path], config=config)
+    model = Model(config)
+    m = model.run(model.read(path))
+    chk = Check()
+    if generated:
+        check_generated(chk, m, generated, label)
+    # Sanity of the generated stream itself, so that the comparison means something.
+    chk.expect(len(m.records) > 0 and len(m.windows) >= min_windows,
+               f"{label}generated stream too small: {len(m.records)} records, {len(m.windows)} windows")
+    for reason in ("late", "duplicate"):
+        chk.expect(m.counts.get(reason, 0) > 0, f"{label}model found no {reason} records in the generated stream")
+    chk.expect(m.rejected > 0, f"{label}model found no rejected (malformed) records in the generated stream")
+    oplib.compare_all(chk, result, m, label=label)
+    print(f"    {label}{len(m.records)} records, {len(m.accepted)} accepted, {len(m.windows)} windows, "
+          f"drops {dict(sorted(m.counts.items()))}")
+    chk.done()
+
+
+def test_ndjson_default_config(ctx):
+    path = oplib.generate(ctx, "ndjson", 200_000, 11, "ndjson", rate=25, customers=20_000, products=2_000,
+                          **FAULTS)
+    recompute(ctx, path, label="ndjson: ", generated=200_000)
+
+
+def test_csv_default_config(ctx):
+    path = oplib.generate(ctx, "csv", 200_000, 12, "csv", rate=25, customers=20_000, products=2_000, **FAULTS)
+    recompute(ctx, path, label="csv: ", generated=200_000)
+
+
+def test_custom_config(ctx):
+    # Low rate: 30s windows hold ~150 records, so active_customers must be exact there.
+    path = oplib.generate(ctx, "custom", 100_000, 13, "ndjson", rate=5, customers=5_000, products=500, **FAULTS)
+    config = {
+        "watermark_delay": "10s",
+        "dedup_horizon": "1m",
+        "windows": [{"size": "30s", "slide": "10s"}, {"size": "5m", "slide": "5m"}],
+        "top_n": 3,
+    }
+    recompute(ctx, path, config=config, label="custom config: ")
+
+
+def test_rules_at_boundaries(ctx):
+    """Hand-made stream: every expectation below follows from the rules in the specification
+    (default config: watermark_delay 30s, dedup_horizon = 10m, windows 1m/1m and 10m/1m)."""
+    t0 = parse_time_text(START)
+    d = ctx.dir("rules")
+    catalog = d / "catalog.csv"
+    catalog.write_text("product_id,category,stock,reorder_level\np1,toys,10,2\np2,garden,5,1\n")
+
+    def rec(order, t_ms, product="p1", line=None, qty=None, price="1.00", category=None, customer="c1"):
+        o = {"order_id": order}
+        if line is not None:
+            o["line"] = line
+        o["customer_id"] = customer
+        o["product_id"] = product
+        if category is not None:
+            o["category"] = category
+        if qty is not None:
+            o["quantity"] = qty
+        o["unit_price"] = "__PRICE__"
+        o["event_time"] = oplib.format_time(t0 + t_ms)
+        return json.dumps(o).replace('"__PRICE__"', price)
+
+    s = 1000
+    rows = [
+        # (record, expected fate)
+        (rec("o1", 0, qty=2, price="10.00"), "accepted"),                     # first record: no watermark
+        (rec("o2", 60 * s, product="p2", price="5.25", customer="c2"), "accepted"),  # max 60s, wm 30s
+        (rec("o3", 30 * s - 1), "late"),                                         # 29.999s < wm 30s
+        (rec("o4", 30 * s, product="p9", price="0.10", customer="c3"), "accepted"),  # == wm: on time
+        (rec("o1", 40 * s), "duplicate"),                     # o1/1 accepted at 0s >= wm - 10m
+        (rec("o1", 45 * s, line=2, price="3.00", category="books"), "accepted"),  # other key (o1, 2)
+        (rec("o5", 660 * s, line=3, price="7.00"), "accepted"),               # max 660s, wm 630s
+        (rec("o1", 650 * s, price="2.00", customer="c4"), "accepted"),  # o1/1 at 0s < 630s - 10m = 30s
+        (rec("o4", 655 * s, product="p9"), "duplicate"),     # o4/1 at 30s >= 30s (boundary)
+        (rec("o1", 700 * s), "duplicate"),                   # o1/1 re-accepted at 650s is in horizon
+        (rec("o6", 720 * s, qty=3, price="1.50", customer="c2"), "accepted"),  # 12:00 exactly: window start
+    ]
+    path = d / "rules.ndjson"
+    path.write_text("".join(r + "\n" for r, _ in rows))
+
+    model = Model(catalog=oplib.load_catalog(catalog))
+    m = model.run(model.read(path))
+    chk = Check()
+    fates = [r.reason or "accepted" for r in m.records]
+    chk.eq(fates, [f for _, f in rows], "reference model self-check: fates of the hand-made records")
+
+    result = oplib.run_batch(ctx, [path], catalog=catalog)
+    windows = oplib.compare_all(chk, result, m, label="rules: ")
+    # A few values written out from first principles, independent of the model:
+    by = {(w["window"], w["start"]): w for w in windows}
+    w = by.get(("1m/1m", "2017-10-02T10:00:00Z"))
+    if chk.expect(w is not None, "rules: 1m/1m window at 10:00 missing"):
+        # o1 (2 x 10.00 toys), o4 (0.10, p9 not in catalog -> unknown), o1/2 (3.00 books)
+        chk.eq((w["lines"], w["items"], w["orders"], w["revenue"]), (3, 4, 2, 2310), "rules: 1m/1m 10:00 counts")
+        chk.eq(w["top_products"], [("p1", 2300, 3), ("p9", 10, 1)], "rules: 1m/1m 10:00 top_products")
+        chk.eq(w["categories"], [("toys", 2000), ("books", 300), ("unknown", 10)], "rules: 1m/1m 10:00 categories")
+        chk.eq(w["active_customers"], 2, "rules: 1m/1m 10:00 active_customers")
+    w = by.get(("1m/1m", "2017-10-02T10:12:00Z"))
+    if chk.expect(w is not None, "rules: 1m/1m window at 10:12 (record at exactly 10:12:00) missing"):
+        chk.eq((w["lines"], w["items"], w["revenue"]), (1, 3, 450), "rules: 1m/1m 10:12 counts")
+    chk.expect(("1m/1m", "2017-10-02T10:11:00Z") in by, "rules: 1m/1m window at 10:11 missing")
+    chk.expect(("1m/1m", "2017-10-02T10:02:00Z") not in by, "rules: empty 1m window 10:02 emitted")
+    w = by.get(("10m/1m", "2017-10-02T10:02:00Z"))
+    if chk.expect(w is not None, "rules: 10m/1m window [10:02, 10:12) missing"):
+        # holds 10:10:50 (o1 again, 2.00, c4) and 10:11:00 (o5 line 3, 7.00, c1); not 10:12:00
+        chk.eq((w["lines"], w["orders"], w["revenue"], w["active_customers"]), (2, 1, 900, 2),
+               "rules: 10m/1m [10:02,10:12) lines/orders/revenue/customers")
+    chk.eq([(d["reason"], d["line"]) for d in result.dropped()],
+           [(f, i) for i, (_, f) in enumerate(rows, 1) if f != "accepted"], "rules: dropped (reason, line)")
+    chk.done()
+
+
+def test_same_file_twice(ctx):
+    """--input F --input F: one source, so the second copy is duplicate or late (or rejected)."""
+    path = oplib.generate(ctx, "twice", 20_000, 14, "ndjson", rate=5, customers=2_000, products=300, **FAULTS)
+    result = oplib.run_batch(ctx, [path, path])
+    model = Model()
+    m = model.run(model.read(path) + model.read(path))
+    chk = Check()
+    chk.eq(len(m.accepted), len(model.run(model.read(path)).accepted), "model: the second copy adds nothing")
+    oplib.compare_all(chk, result, m, label="same file twice: ")
+    chk.done()
+
+
+def test_distinct_customers(ctx):
+    """active_customers: exact for small counts, within 2.5% for large ones. Minute i holds
+    COUNTS[i] records of COUNTS[i] distinct customers (plus repeats that must not count)."""
+    counts = [1, 2, 50, 150, 199, 250, 400, 1_000, 5_000, 20_000, 100_000]
+    t0 = parse_time_text(START)
+    out = []
+    for i, n in enumerate(counts):
+        base_t = t0 + i * 60_000
+        for k in range(n):
+            out.append(f'{{"order_id":"o{i}-{k}","customer_id":"cust-{i}-{k}","product_id":"p","unit_price":1,'
+                       f'"event_time":{base_t + (k * 59_000) // n}}}')
+        for k in range(min(n, 500)):  # repeat customers: no new distinct ones
+            out.append(f'{{"order_id":"r{i}-{k}","customer_id":"cust-{i}-{k}","product_id":"p","unit_price":1,'
+                       f'"event_time":{base_t + 59_500}}}')
+    path = ctx.dir("hll") / "customers.ndjson"
+    path.write_text("\n".join(out) + "\n")
+    config = {"watermark_delay": "2m", "windows": [{"size": "1m", "slide": "1m"}]}
+    result = oplib.run_batch(ctx, [path], config=config)
+    model = Model(config)
+    m = model.run(model.read(path))
+    chk = Check()
+    chk.eq([w["customers"] for w in m.windows], counts, "model: distinct customers per minute")
+    oplib.compare_all(chk, result, m, label="distinct customers: ")
+    got = [w["active_customers"] for w in result.windows()]
+    print(f"    exact {counts}\n    estimates {got}")
+    chk.done()
+
+
+def test_ranking_ties(ctx):
+    """top_products: revenue desc, ties by product_id ascending (byte order), top_n of them;
+    categories: all of them, revenue desc then name ascending."""
+    ids = ["p2", "p10", "P9", "p1", "a", "b", "c", "d", "e", "f", "g", "h"]  # all tie at 5.00
+    recs = [(pid, "5.00", 1, "cat-" + "zyxwvutsrqpo"[i]) for i, pid in enumerate(ids)]
+    recs += [("big", "2.50", 4, "beta"), ("big2", "10.00", 1, "alpha"), ("zero", "0.00", 7, "gamma")]
+    path = ctx.dir("ties") / "ties.ndjson"
+    path.write_text("".join(
+        f'{{"order_id":"o{i}","customer_id":"c","product_id":"{pid}","category":"{cat}","quantity":{q},'
+        f'"unit_price":{price},"event_time":"2017-10-02T10:00:{i:02d}Z"}}\n'
+        for i, (pid, price, q, cat) in enumerate(recs)))
+    config = {"windows": [{"size": "1m", "slide": "1m"}]}
+    result = oplib.run_batch(ctx, [path], config=config)
+    model = Model(config)
+    m = model.run(model.read(path))
+    chk = Check()
+    # written out by hand: 10.00 ties between big (4 x 2.50) and big2, then the 5.00 ties by id
+    want_top = [("big", 1000, 4), ("big2", 1000, 1)] + [(p, 500, 1) for p in sorted(ids)[:8]]
+    chk.eq(sorted(ids)[:3], ["P9", "a", "b"], "self-check: byte order puts upper case first")
+    chk.eq(m.windows[0]["top_products"], want_top, "model self-check: top_products")
+    want_cats = [("alpha", 1000), ("beta", 1000)] + sorted((c, 500) for *_, c in recs[:12]) + [("gamma", 0)]
+    chk.eq(m.windows[0]["categories"], want_cats, "model self-check: categories")
+    oplib.compare_all(chk, result, m, label="ties: ")
+    chk.done()
+
+
+def test_randomized_key_reuse(ctx):
+    """The simulator's duplicates are exact copies (same event time), which never reach the dedup
+    horizon. Here (order_id, line) keys from a small pool recur at random distances in time, with
+    disorder around the watermark delay, so both boundaries are crossed many times."""
+    import random
+    rnd = random.Random(4242)
+    t = parse_time_text(START)
+    lines = []
+    for i in range(30_000):
+        t += rnd.choice((0, 50, 100, 200, 400, 1000))
+        if rnd.random() < 0.002:
+            t += rnd.randint(60_000, 300_000)  # a gap: windows stay empty
+        et = t - rnd.randint(0, 14_000)  # up to 14s behind: late or not around a 10s delay
+        o = {"order_id": f"o{rnd.randint(1, 400)}", "line": rnd.randint(1, 2), "customer_id": f"c{rnd.randint(1, 250)}",
+             "product_id": f"p{rnd.randint(1, 40)}", "quantity": rnd.randint(1, 5),
+             "event_time": oplib.format_time(et) if i % 3 else et}
+        if i % 5 == 0:
+            o["category"] = rnd.choice(["toys", "books", "garden"])
+        price = f"{rnd.randint(0, 5000) / 100:.2f}"
+        lines.append(json.dumps(o)[:-1] + f',"unit_price":{price}}}')
+    path = ctx.dir("keys") / "keys.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    # the larger window first: at equal ends, config order (not size) decides the output order
+    config = {"watermark_delay": "10s", "dedup_horizon": "2m",
+              "windows": [{"size": "3m", "slide": "30s"}, {"size": "1m", "slide": "1m"}]}
+    result = oplib.run_batch(ctx, [path], config=config)
+    model = Model(config)
+    m = model.run(model.read(path))
+    chk = Check()
+    # Re-accepted keys (an earlier accepted record with the key exists but is out of the horizon)
+    seen, reaccepted = set(), 0
+    for r in m.records:
+        if r.reason is None:
+            reaccepted += (r.order_id, r.line_no) in seen
+            seen.add((r.order_id, r.line_no))
+    chk.expect(m.counts["late"] > 1000 and m.counts["duplicate"] > 1000 and reaccepted > 1000,
+               f"stream does not exercise the rules: {dict(m.counts)}, {reaccepted} keys accepted again")
+    oplib.compare_all(chk, result, m, label="key reuse: ")
+    print(f"    {len(m.records)} records, {len(m.windows)} windows, {dict(sorted(m.counts.items()))}, "
+          f"{reaccepted} keys accepted again past the horizon")
+    chk.done()
+
+
+if __name__ == "__main__":
+    oplib.run_cases(__doc__, [test_rules_at_boundaries, test_ranking_ties, test_distinct_customers,
+                              test_randomized_key_reuse, test_same_file_twice,
+                              test_ndjson_default_config, test_csv_default_config, test_custom_config])
