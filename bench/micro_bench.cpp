@@ -65,7 +65,9 @@ void BM_PaneAdd(benchmark::State& state) {
   std::uint32_t i = 0;
   for (auto _ : state) {
     ++i;
-    agg.add(e, i % 997, i % 20, i * 0x9E3779B97F4A7C15ull);
+    e.product_ref = i % 997;
+    e.category_ref = i % 20;
+    agg.add(e, i * 0x9E3779B97F4A7C15ull);
   }
   state.SetItemsProcessed(state.iterations());
 }

@@ -5,13 +5,14 @@ namespace orderpulse {
 Engine::Engine(const Config& config, std::shared_ptr<const Catalog> catalog)
     : config_(config),
       watermarks_(config.watermark_delay),
-      windows_(config),
+      directory_(std::move(catalog)),
+      windows_(config, directory_),
       admission_(config, watermarks_, windows_),
-      enrichment_(std::move(catalog)),
+      enrichment_(directory_),
       pipeline_{&admission_, &enrichment_, &windows_} {}
 
 void Engine::process(EventBatch& batch) {
-  parser_.parse(batch);
+  if (!batch.parsed()) parser_.parse(batch);
   for (Operator* op : pipeline_) op->on_batch(batch, collector_);
 
   for (const Event& e : batch.events()) {

@@ -7,6 +7,7 @@ void EventBatch::clear() {
   records_.clear();
   events_.clear();
   owned_.clear();
+  parsed_ = false;
 }
 
 void EventBatch::add(std::string_view text, std::uint64_t position, const RecordOrigin* origin,

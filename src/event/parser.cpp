@@ -198,6 +198,7 @@ void RecordParser::parse(EventBatch& batch) {
     e.reason = reason;
     e.status = reason == DropReason::none ? EventStatus::accepted : EventStatus::rejected;
   }
+  batch.mark_parsed();
 }
 
 }  // namespace orderpulse

@@ -5,17 +5,21 @@ namespace orderpulse {
 void Enrichment::on_batch(EventBatch& batch, Collector&) {
   for (Event& e : batch.events()) {
     if (e.status != EventStatus::accepted) continue;
-    const CatalogEntry* entry = catalog_ ? catalog_->find(e.product_id) : nullptr;
-    if (e.category.empty()) e.category = entry && !entry->category.empty() ? entry->category : kUnknownCategory;
-    if (entry) sold_[entry->product_id] += e.quantity;
+    e.product_ref = directory_.product(e.product_id);
+    e.category_ref = directory_.category_for(e.product_ref, e.category);
+    e.category = directory_.category_name(e.category_ref);
+    if (directory_.catalog_entry(e.product_ref)) {
+      if (sold_.size() <= e.product_ref) sold_.resize(e.product_ref + 1, 0);
+      sold_[e.product_ref] += e.quantity;
+    }
   }
 }
 
 std::optional<std::int64_t> Enrichment::stock(std::string_view product_id) const {
-  const CatalogEntry* entry = catalog_ ? catalog_->find(product_id) : nullptr;
+  const auto id = directory_.find_product(product_id);
+  const CatalogEntry* entry = id ? directory_.catalog_entry(*id) : nullptr;
   if (!entry) return std::nullopt;
-  auto it = sold_.find(product_id);
-  return entry->stock - (it == sold_.end() ? 0 : it->second);
+  return entry->stock - (*id < sold_.size() ? sold_[*id] : 0);
 }
 
 }  // namespace orderpulse

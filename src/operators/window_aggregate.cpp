@@ -6,17 +6,15 @@
 
 namespace orderpulse {
 
-WindowAggregate::WindowAggregate(const Config& config)
-    : specs_(config.windows), top_n_(config.top_n), store_(config.pane_size()) {}
+WindowAggregate::WindowAggregate(const Config& config, const ProductDirectory& directory)
+    : specs_(config.windows), top_n_(config.top_n), directory_(directory), store_(config.pane_size()) {}
 
 void WindowAggregate::on_batch(EventBatch& batch, Collector&) {
   for (Event& e : batch.events()) {
     if (e.status != EventStatus::accepted) continue;
-    const std::uint32_t product = store_.products().intern(e.product_id);
-    const std::uint32_t category = store_.categories().intern(e.category);
     const std::uint64_t customer = stable_hash(e.customer_id);
-    store_.pane_for(e.event_time).add(e, product, category, customer);
-    totals_.add(e, product, category, customer);
+    store_.pane_for(e.event_time).add(e, customer);
+    totals_.add(e, customer);
   }
 }
 
@@ -73,21 +71,20 @@ void WindowAggregate::emit(std::size_t spec, TimestampMs start, Collector& out) 
   w.revenue = scratch_.revenue;
   w.active_customers = scratch_.customers.estimate();
 
-  const Interner& names = store_.products();
+  const ProductDirectory& names = directory_;
   std::vector<std::pair<std::uint32_t, ProductAgg>> products(scratch_.products.begin(), scratch_.products.end());
   auto by_revenue = [&names](const auto& a, const auto& b) {
     if (a.second.revenue != b.second.revenue) return a.second.revenue > b.second.revenue;
-    return names.name(a.first) < names.name(b.first);
+    return names.product_name(a.first) < names.product_name(b.first);
   };
   const std::size_t n = std::min(top_n_, products.size());
   std::partial_sort(products.begin(), products.begin() + static_cast<std::ptrdiff_t>(n), products.end(), by_revenue);
   w.top_products.reserve(n);
   for (std::size_t i = 0; i < n; ++i)
-    w.top_products.push_back({std::string(names.name(products[i].first)), products[i].second.revenue, products[i].second.items});
+    w.top_products.push_back({std::string(names.product_name(products[i].first)), products[i].second.revenue, products[i].second.items});
 
-  const Interner& cats = store_.categories();
   w.categories.reserve(scratch_.categories.size());
-  for (const auto& [id, rev] : scratch_.categories) w.categories.push_back({std::string(cats.name(id)), rev});
+  for (const auto& [id, rev] : scratch_.categories) w.categories.push_back({std::string(names.category_name(id)), rev});
   std::sort(w.categories.begin(), w.categories.end(), [](const CategoryTotal& a, const CategoryTotal& b) {
     if (a.revenue != b.revenue) return a.revenue > b.revenue;
     return a.category < b.category;

@@ -48,7 +48,7 @@ nlohmann::ordered_json make_summary(const Engine& engine, const RunInfo& run) {
   const bool any = s.accepted > 0;
   j["first_event_time"] = time_or_null(s.first_event_time, any);
   j["last_event_time"] = time_or_null(s.last_event_time, any);
-  const Aggregate& t = engine.windows().totals();
+  const Totals& t = engine.windows().totals();
   j["totals"] = {{"lines", t.lines},
                  {"items", t.items},
                  {"orders", t.orders},

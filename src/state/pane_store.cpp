@@ -2,17 +2,25 @@
 
 namespace orderpulse {
 
-void Aggregate::add(const Event& e, std::uint32_t product, std::uint32_t category, std::uint64_t customer_hash) {
+void Aggregate::add(const Event& e, std::uint64_t customer_hash) {
   const Cents rev = e.revenue();
   ++lines;
   items += e.quantity;
   orders += e.line == 1 ? 1 : 0;
   revenue += rev;
   customers.add(customer_hash);
-  ProductAgg& p = products[product];
+  ProductAgg& p = products[e.product_ref];
   p.revenue += rev;
   p.items += e.quantity;
-  categories[category] += rev;
+  categories[e.category_ref] += rev;
+}
+
+void Totals::add(const Event& e, std::uint64_t customer_hash) {
+  ++lines;
+  items += e.quantity;
+  orders += e.line == 1 ? 1 : 0;
+  revenue += e.revenue();
+  customers.add(customer_hash);
 }
 
 void Aggregate::merge(const Aggregate& other) {

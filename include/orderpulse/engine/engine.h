@@ -17,6 +17,7 @@
 #include "orderpulse/operators/enrichment.h"
 #include "orderpulse/operators/window_aggregate.h"
 #include "orderpulse/sink/result_sink.h"
+#include "orderpulse/state/product_directory.h"
 
 namespace orderpulse {
 
@@ -41,7 +42,8 @@ class Engine {
 
   void add_sink(ResultSink& sink) { sinks_.push_back(&sink); }
 
-  // Processes one sealed micro-batch; the batch may be cleared and reused afterwards.
+  // Processes one sealed micro-batch (parsing it unless that was done already, possibly on
+  // another thread); the batch may be cleared and reused afterwards.
   void process(EventBatch& batch);
   // End of input: a watermark at +infinity finalizes every open window.
   void finish();
@@ -58,6 +60,7 @@ class Engine {
   Config config_;
   RecordParser parser_;
   SourceWatermarks watermarks_;
+  ProductDirectory directory_;
   WindowAggregate windows_;
   Admission admission_;
   Enrichment enrichment_;

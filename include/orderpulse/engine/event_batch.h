@@ -64,6 +64,11 @@ class EventBatch {
   // unquoted CSV fields).
   std::string_view keep(std::string_view s) { return owned_.emplace_back(s); }
 
+  // Set by RecordParser::parse; the engine parses a batch that is not parsed yet, so parsing can
+  // happen on another thread first.
+  bool parsed() const { return parsed_; }
+  void mark_parsed() { parsed_ = true; }
+
   std::vector<Event>& events() { return events_; }
   const std::vector<Event>& events() const { return events_; }
 
@@ -72,6 +77,7 @@ class EventBatch {
   std::vector<RawRecord> records_;
   std::vector<Event> events_;
   std::deque<std::string> owned_;
+  bool parsed_ = false;
 };
 
 }  // namespace orderpulse

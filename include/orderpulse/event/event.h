@@ -62,6 +62,8 @@ struct Event {
   std::int32_t quantity = 1;
   std::int32_t line = 1;
   std::uint32_t record = 0;  // index of the raw record in its batch
+  std::uint32_t product_ref = 0;   // ProductDirectory ids, set by Enrichment
+  std::uint32_t category_ref = 0;
   EventStatus status = EventStatus::accepted;
   DropReason reason = DropReason::none;
 

@@ -2,19 +2,20 @@
 // Sliding and tumbling windows by slicing (DESIGN.md "Time, watermarks, lateness"): accepted
 // events update one pane each; when the watermark passes a window's end the window is merged from
 // its panes and emitted once; panes no open window needs are freed. Also keeps running totals.
-// State lives in PaneStore; engine thread only.
+// State lives in PaneStore; names come from the shared ProductDirectory. Engine thread only.
 
 #include <vector>
 
 #include "orderpulse/config/config.h"
 #include "orderpulse/engine/operator.h"
 #include "orderpulse/state/pane_store.h"
+#include "orderpulse/state/product_directory.h"
 
 namespace orderpulse {
 
 class WindowAggregate final : public Operator {
  public:
-  explicit WindowAggregate(const Config& config);
+  WindowAggregate(const Config& config, const ProductDirectory& directory);
 
   std::string_view name() const override { return "window_aggregate"; }
   void on_batch(EventBatch& batch, Collector& out) override;
@@ -24,7 +25,7 @@ class WindowAggregate final : public Operator {
   bool all_windows_final(TimestampMs t) const;
   TimestampMs finalized_watermark() const { return finalized_; }
 
-  const Aggregate& totals() const { return totals_; }
+  const Totals& totals() const { return totals_; }
   const PaneStore& panes() const { return store_; }
   std::size_t open_panes() const { return store_.panes().size(); }
 
@@ -33,8 +34,9 @@ class WindowAggregate final : public Operator {
 
   std::vector<WindowSpec> specs_;
   std::size_t top_n_;
+  const ProductDirectory& directory_;
   PaneStore store_;
-  Aggregate totals_;
+  Totals totals_;
   Aggregate scratch_;  // reused for merging a window's panes
   TimestampMs finalized_ = kMinTime;
   struct Due {

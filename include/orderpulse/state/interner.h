@@ -6,8 +6,11 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "orderpulse/common/hash.h"
 
 namespace orderpulse {
 
@@ -21,11 +24,18 @@ class Interner {
     ids_.emplace(std::string_view(stored), id);
     return id;
   }
+  std::optional<std::uint32_t> find(std::string_view s) const {
+    auto it = ids_.find(s);
+    return it == ids_.end() ? std::nullopt : std::optional<std::uint32_t>(it->second);
+  }
   std::string_view name(std::uint32_t id) const { return names_[id]; }
   std::size_t size() const { return names_.size(); }
 
  private:
-  absl::flat_hash_map<std::string_view, std::uint32_t> ids_;
+  struct Hash {
+    std::size_t operator()(std::string_view s) const { return stable_hash(s); }
+  };
+  absl::flat_hash_map<std::string_view, std::uint32_t, Hash> ids_;
   std::deque<std::string> names_;
 };
 

@@ -1,7 +1,8 @@
 #pragma once
 // Slices of event time (panes) holding partial aggregates; every window spec is answered by
 // merging the panes it covers, so each record updates exactly one pane whatever the number of
-// specs. Owns the panes and the product/category interners. Engine thread only.
+// specs. Owns the panes; product and category ids come from the ProductDirectory. Engine thread
+// only.
 
 #include <absl/container/flat_hash_map.h>
 
@@ -12,7 +13,6 @@
 #include "orderpulse/common/time.h"
 #include "orderpulse/event/event.h"
 #include "orderpulse/state/hyperloglog.h"
-#include "orderpulse/state/interner.h"
 
 namespace orderpulse {
 
@@ -31,9 +31,20 @@ struct Aggregate {
   absl::flat_hash_map<std::uint32_t, ProductAgg> products;
   absl::flat_hash_map<std::uint32_t, Cents> categories;
 
-  void add(const Event& e, std::uint32_t product, std::uint32_t category, std::uint64_t customer_hash);
+  void add(const Event& e, std::uint64_t customer_hash);
   void merge(const Aggregate& other);
   void clear();
+};
+
+// Running totals since start: the counters and the customer sketch, no per-product detail.
+struct Totals {
+  std::int64_t lines = 0;
+  std::int64_t items = 0;
+  std::int64_t orders = 0;
+  Cents revenue = 0;
+  HyperLogLog customers;
+
+  void add(const Event& e, std::uint64_t customer_hash);
 };
 
 class PaneStore {
@@ -50,11 +61,6 @@ class PaneStore {
   const Panes& panes() const { return panes_; }
   void erase(Panes::iterator it);
 
-  Interner& products() { return products_; }
-  Interner& categories() { return categories_; }
-  const Interner& products() const { return products_; }
-  const Interner& categories() const { return categories_; }
-
   static TimestampMs floor_to(TimestampMs t, DurationMs unit) {
     const TimestampMs q = t / unit;
     return (t % unit < 0 ? q - 1 : q) * unit;
@@ -66,8 +72,6 @@ class PaneStore {
   // Records mostly arrive near the newest pane: remember it to skip the tree lookup.
   TimestampMs cached_start_ = kMinTime;
   Aggregate* cached_ = nullptr;
-  Interner products_;
-  Interner categories_;
 };
 
 }  // namespace orderpulse

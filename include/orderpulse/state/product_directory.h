@@ -1,0 +1,48 @@
+#pragma once
+// Every product and category seen, interned to dense 32-bit ids, with each product's catalog facts
+// resolved once at first sight: its catalog entry, its default category. Per-record work is then
+// one hash lookup for the product; pane maps key on the ids. Owned by the Engine; written by
+// Enrichment and read by WindowAggregate, all on the engine thread.
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "orderpulse/state/catalog.h"
+#include "orderpulse/state/interner.h"
+
+namespace orderpulse {
+
+class ProductDirectory {
+ public:
+  static constexpr std::string_view kUnknownCategory = "unknown";
+
+  explicit ProductDirectory(std::shared_ptr<const Catalog> catalog);
+
+  std::uint32_t product(std::string_view product_id);
+  // The category id of a record of this product: its own category when it names one, else the
+  // catalog's, else "unknown".
+  std::uint32_t category_for(std::uint32_t product, std::string_view given);
+
+  std::optional<std::uint32_t> find_product(std::string_view product_id) const { return products_.find(product_id); }
+  const CatalogEntry* catalog_entry(std::uint32_t product) const { return products_info_[product].catalog; }
+  std::string_view product_name(std::uint32_t id) const { return products_.name(id); }
+  std::string_view category_name(std::uint32_t id) const { return categories_.name(id); }
+  std::size_t products() const { return products_.size(); }
+
+ private:
+  struct ProductInfo {
+    const CatalogEntry* catalog = nullptr;
+    std::uint32_t default_category = 0;
+    std::uint32_t last_given = 0;  // most records of a product repeat the same category
+  };
+
+  std::shared_ptr<const Catalog> catalog_;
+  Interner products_;
+  Interner categories_;
+  std::vector<ProductInfo> products_info_;
+  std::uint32_t unknown_;
+};
+
+}  // namespace orderpulse
