@@ -26,26 +26,27 @@ done
 # median of the given numbers
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-# run_timed LABEL CMD...: runs CMD $runs times; sets secs (median wall seconds) and rss (max KB)
+# run_timed LABEL CMD...: runs CMD $runs times; sets secs (median wall seconds), cpu (median
+# user+system seconds) and rss (max KB)
 run_timed() {
   local label=$1; shift
-  local times=() peak=0
+  local times=() cpus=() peak=0
   for _ in $(seq "$runs"); do
-    /usr/bin/time -f '%e %M' -o "$data/time.txt" "$@" >/dev/null 2>"$data/stderr.txt" || { cat "$data/stderr.txt" >&2; exit 1; }
-    read -r s kb < "$data/time.txt"
-    times+=("$s"); [ "$kb" -gt "$peak" ] && peak=$kb
+    /usr/bin/time -f '%e %U %S %M' -o "$data/time.txt" "$@" >/dev/null 2>"$data/stderr.txt" || { cat "$data/stderr.txt" >&2; exit 1; }
+    read -r s u sy kb < "$data/time.txt"
+    times+=("$s"); cpus+=("$(echo "$u + $sy" | bc -l)"); [ "$kb" -gt "$peak" ] && peak=$kb
   done
-  secs=$(median "${times[@]}"); rss=$peak
-  echo "  $label: runs ${times[*]} s" >&2
+  secs=$(median "${times[@]}"); cpu=$(median "${cpus[@]}"); rss=$peak
+  echo "  $label: wall ${times[*]} s; cpu ${cpus[*]} s" >&2
 }
 
 declare -A result
 for fmt in ndjson csv; do
   f="$data/orders-$count.$fmt"
   run_timed "parse-only $fmt" "$bin/bench/parse_only" "$f"
-  result[parse_$fmt]="$secs $rss"
+  result[parse_$fmt]="$secs $cpu $rss"
   run_timed "batch $fmt" "$bin/orderpulse" batch -q --input "$f" --output-dir "$data/out-$fmt"
-  result[batch_$fmt]="$secs $rss"
+  result[batch_$fmt]="$secs $cpu $rss"
 done
 
 {
@@ -53,17 +54,18 @@ done
     "$(date -u +%FT%TZ)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" "$(nproc)" "$count" "$runs"
   first=1
   for k in parse_ndjson batch_ndjson parse_csv batch_csv; do
-    read -r s kb <<<"${result[$k]}"
+    read -r s c kb <<<"${result[$k]}"
     [ $first = 1 ] || printf ','; first=0
-    printf '"%s":{"seconds":%s,"records_per_second":%.0f,"peak_rss_mib":%.1f}' "$k" "$s" "$(echo "$count / $s" | bc -l)" "$(echo "$kb / 1024" | bc -l)"
+    printf '"%s":{"seconds":%s,"cpu_seconds":%s,"records_per_second":%.0f,"records_per_cpu_second":%.0f,"peak_rss_mib":%.1f}' \
+      "$k" "$s" "$c" "$(echo "$count / $s" | bc -l)" "$(echo "$count / $c" | bc -l)" "$(echo "$kb / 1024" | bc -l)"
   done
   printf '}}\n'
 } > "$out/batch.json"
 
 printf '\norderpulse batch, %s records, median of %s run(s), %s cores\n' "$count" "$runs" "$(nproc)"
-printf '%-14s %10s %14s %14s\n' measure seconds records/s "peak RSS MiB"
+printf '%-14s %8s %8s %12s %14s %10s\n' measure wall_s cpu_s records/s rec/cpu-s "RSS MiB"
 for k in parse_ndjson batch_ndjson parse_csv batch_csv; do
-  read -r s kb <<<"${result[$k]}"
-  printf '%-14s %10.2f %14.0f %14.1f\n' "$k" "$s" "$(echo "$count / $s" | bc -l)" "$(echo "$kb / 1024" | bc -l)"
+  read -r s c kb <<<"${result[$k]}"
+  printf '%-14s %8.2f %8.2f %12.0f %14.0f %10.1f\n' "$k" "$s" "$c" "$(echo "$count / $s" | bc -l)" "$(echo "$count / $c" | bc -l)" "$(echo "$kb / 1024" | bc -l)"
 done
 echo "figures: $out/batch.json"

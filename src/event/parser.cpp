@@ -134,7 +134,10 @@ DropReason RecordParser::parse_json(std::string_view text, std::size_t capacity,
       case ondemand::json_type::string: {
         std::string_view token = trim_ws(value.raw_json_token());
         std::string_view inner = token.size() >= 2 ? token.substr(1, token.size() - 2) : std::string_view{};
-        if (inner.find('\\') == std::string_view::npos) {
+        // Ids are short: a plain loop beats a call to memchr here.
+        bool escaped = false;
+        for (char c : inner) escaped |= c == '\\';
+        if (!escaped) {
           rv = {ValueKind::string, inner};  // points into the batch arena: no copy
         } else {
           std::string_view unescaped;

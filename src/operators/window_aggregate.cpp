@@ -55,24 +55,67 @@ void WindowAggregate::on_watermark(TimestampMs watermark, Collector& out) {
 void WindowAggregate::emit(std::size_t spec, TimestampMs start, Collector& out) {
   const WindowSpec& s = specs_[spec];
   const TimestampMs end = start + s.size;
-  scratch_.clear();
+  Merge& m = merge_;
+  m.lines = m.items = m.orders = 0;
+  m.revenue = 0;
+  m.customers.clear();
   auto& panes = store_.panes();
-  for (auto it = panes.lower_bound(start); it != panes.end() && it->first < end; ++it) scratch_.merge(it->second);
-  if (scratch_.lines == 0) return;
+  for (auto it = panes.lower_bound(start); it != panes.end() && it->first < end; ++it) {
+    const Aggregate& p = it->second;
+    m.lines += p.lines;
+    m.items += p.items;
+    m.orders += p.orders;
+    m.revenue += p.revenue;
+    m.customers.merge(p.customers);
+    for (const auto& [id, agg] : p.products) {
+      if (id >= m.products.size()) m.products.resize(directory_.products(), ProductAgg{-1, 0});
+      ProductAgg& dst = m.products[id];
+      if (dst.revenue < 0) {
+        dst = ProductAgg{0, 0};
+        m.touched_products.push_back(id);
+      }
+      dst.revenue += agg.revenue;
+      dst.items += agg.items;
+    }
+    for (const auto& [id, rev] : p.categories) {
+      if (id >= m.categories.size()) m.categories.resize(id + 1, -1);
+      if (m.categories[id] < 0) {
+        m.categories[id] = 0;
+        m.touched_categories.push_back(id);
+      }
+      m.categories[id] += rev;
+    }
+  }
+  // Collect, and reset the dense slots for the next window (-1 = untouched; revenue is never
+  // negative).
+  std::vector<std::pair<std::uint32_t, ProductAgg>> products;
+  products.reserve(m.touched_products.size());
+  for (std::uint32_t id : m.touched_products) {
+    products.emplace_back(id, m.products[id]);
+    m.products[id] = ProductAgg{-1, 0};
+  }
+  std::vector<std::pair<std::uint32_t, Cents>> categories;
+  categories.reserve(m.touched_categories.size());
+  for (std::uint32_t id : m.touched_categories) {
+    categories.emplace_back(id, m.categories[id]);
+    m.categories[id] = -1;
+  }
+  m.touched_products.clear();
+  m.touched_categories.clear();
+  if (m.lines == 0) return;
 
   WindowResult& w = out.windows.emplace_back();
   w.spec = spec;
   w.spec_name = s.name;
   w.start = start;
   w.end = end;
-  w.lines = scratch_.lines;
-  w.items = scratch_.items;
-  w.orders = scratch_.orders;
-  w.revenue = scratch_.revenue;
-  w.active_customers = scratch_.customers.estimate();
+  w.lines = m.lines;
+  w.items = m.items;
+  w.orders = m.orders;
+  w.revenue = m.revenue;
+  w.active_customers = m.customers.estimate();
 
   const ProductDirectory& names = directory_;
-  std::vector<std::pair<std::uint32_t, ProductAgg>> products(scratch_.products.begin(), scratch_.products.end());
   auto by_revenue = [&names](const auto& a, const auto& b) {
     if (a.second.revenue != b.second.revenue) return a.second.revenue > b.second.revenue;
     return names.product_name(a.first) < names.product_name(b.first);
@@ -83,8 +126,8 @@ void WindowAggregate::emit(std::size_t spec, TimestampMs start, Collector& out) 
   for (std::size_t i = 0; i < n; ++i)
     w.top_products.push_back({std::string(names.product_name(products[i].first)), products[i].second.revenue, products[i].second.items});
 
-  w.categories.reserve(scratch_.categories.size());
-  for (const auto& [id, rev] : scratch_.categories) w.categories.push_back({std::string(names.category_name(id)), rev});
+  w.categories.reserve(categories.size());
+  for (const auto& [id, rev] : categories) w.categories.push_back({std::string(names.category_name(id)), rev});
   std::sort(w.categories.begin(), w.categories.end(), [](const CategoryTotal& a, const CategoryTotal& b) {
     if (a.revenue != b.revenue) return a.revenue > b.revenue;
     return a.category < b.category;

@@ -37,7 +37,17 @@ class WindowAggregate final : public Operator {
   const ProductDirectory& directory_;
   PaneStore store_;
   Totals totals_;
-  Aggregate scratch_;  // reused for merging a window's panes
+  // Merging a window's panes: dense by product / category id with the list of ids touched, so a
+  // merge costs the panes' sizes and never reallocates (hash maps would be freed and regrown).
+  struct Merge {
+    std::int64_t lines = 0, items = 0, orders = 0;
+    Cents revenue = 0;
+    HyperLogLog customers;
+    std::vector<ProductAgg> products;
+    std::vector<Cents> categories;
+    std::vector<std::uint32_t> touched_products, touched_categories;
+  };
+  Merge merge_;
   TimestampMs finalized_ = kMinTime;
   struct Due {
     TimestampMs end;
