@@ -23,3 +23,18 @@ struct BatchOptions {
 int run_batch(const BatchOptions& options);
 
 }  // namespace orderpulse
+
+namespace orderpulse {
+
+struct ServeOptions {
+  std::string config_path;
+  std::string catalog_path;
+  std::string ingest = "127.0.0.1:9000";
+  std::string http = "127.0.0.1:8080";
+  std::string output_dir = "orderpulse-out";
+};
+
+// Runs until SIGINT/SIGTERM. Exit codes as for run_batch.
+int run_serve(const ServeOptions& options);
+
+}  // namespace orderpulse

@@ -37,6 +37,14 @@ int main(int argc, char** argv) {
   batch_cmd->add_option("--batch-size", batch.batch_size, "Records per micro-batch (config max_batch_size)")->check(CLI::Range(1, 10'000'000));
   batch_cmd->add_flag("-q,--quiet", batch.quiet, "No progress bar or closing line");
 
+  ServeOptions serve;
+  CLI::App* serve_cmd = app.add_subcommand("serve", "Run the live server: TCP ingest, dashboard, WebSocket feed, /metrics");
+  serve_cmd->add_option("-c,--config", serve.config_path, "JSON config file (defaults built in)");
+  serve_cmd->add_option("--catalog", serve.catalog_path, "Product catalog CSV: product_id,category,stock,reorder_level");
+  serve_cmd->add_option("--ingest", serve.ingest, "NDJSON ingest address HOST:PORT (port 0: any free port)")->capture_default_str();
+  serve_cmd->add_option("--http", serve.http, "HTTP address HOST:PORT for /, /ws, /metrics (port 0: any free port)")->capture_default_str();
+  serve_cmd->add_option("-o,--output-dir", serve.output_dir, "Directory for windows.jsonl, dropped.jsonl, summary.json")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -54,6 +62,7 @@ int main(int argc, char** argv) {
       if (!format.empty()) batch.format = format == "csv" ? InputFormat::csv : InputFormat::ndjson;
       return run_batch(batch);
     }
+    if (serve_cmd->parsed()) return run_serve(serve);
   } catch (const ConfigError& e) {
     return fail(2, e.what());
   } catch (const std::exception& e) {

@@ -3,13 +3,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
-#include <vector>
 
 #include "errors.h"
 #include "orderpulse/common/json_text.h"
-#include "record.h"
-#include "rng.h"
-#include "world.h"
 
 namespace orderpulse::sim {
 namespace {
@@ -20,146 +16,6 @@ constexpr double kExtraLineChance = 0.3;  // geometric line count: 70% of orders
 constexpr DurationMs kLateMargin = 1'000;
 constexpr DurationMs kLateSpread = 60'000;
 
-// Owns the event Rng, the order currently being emitted, the ring of recent valid lines that
-// duplicates are copied from, and the running summary. Writes into the OutputFile it is given.
-class StreamGenerator {
- public:
-  StreamGenerator(const GenerateOptions& o, const World& world, OutputFile& out)
-      : o_(o), world_(world), out_(out), rng_(o.seed, 2), last_time_(o.start_time), max_time_(kMinTime) {
-    if (o_.duplicates > 0) recent_.resize(kRecentLines);
-  }
-
-  void run() {
-    std::string& buf = out_.buffer();
-    if (o_.format == OutputFormat::csv) append_event_header(buf);
-    const bool csv_tail_fault = o_.format == OutputFormat::csv && o_.malformed > 0;
-    const std::size_t fault_kinds = o_.format == OutputFormat::csv ? kCsvFaultKinds : kJsonFaultKinds;
-    for (std::uint64_t i = 0; i < o_.count; ++i) {
-      if (csv_tail_fault && i + 1 == o_.count) {
-        emit_malformed(Fault::unterminated_quote);
-      } else {
-        const double u = rng_.unit();
-        if (u < o_.malformed) {
-          emit_malformed(static_cast<Fault>(rng_.below(fault_kinds)));
-        } else if (u < o_.malformed + o_.duplicates) {
-          if (!try_emit_duplicate()) emit_on_time(i);
-        } else if (u < o_.malformed + o_.duplicates + o_.late) {
-          if (!try_emit_late()) emit_on_time(i);
-        } else {
-          emit_on_time(i);
-        }
-      }
-      ++summary_.records;
-      out_.maybe_flush();
-    }
-    if (summary_.lines > 0) summary_.max_event_time = max_time_;
-  }
-
-  const GenerateSummary& summary() const { return summary_; }
-
- private:
-  TimestampMs base_time(std::uint64_t record) const {
-    return o_.start_time + static_cast<TimestampMs>(static_cast<double>(record) * 1000.0 / o_.rate);
-  }
-
-  void fill_line(OrderLine& l) {
-    l.product_no = world_.pick_product(rng_);
-    l.quantity = rng_.chance(0.8) ? 1 : static_cast<std::int32_t>(rng_.between(2, 5));
-    l.unit_price = world_.line_price(l.product_no, rng_);
-  }
-
-  // A fresh one-line order outside the on-time sequence, so it can never collide with a real
-  // order's (order_id, line) and be mistaken for a duplicate.
-  OrderLine single_line(TimestampMs t) {
-    OrderLine l;
-    l.order_no = next_order_no_++;
-    l.customer_no = world_.pick_customer(rng_);
-    l.event_time = t;
-    fill_line(l);
-    return l;
-  }
-
-  void emit_on_time(std::uint64_t record) {
-    if (order_.line >= order_lines_) {
-      order_.order_no = next_order_no_++;
-      order_.customer_no = world_.pick_customer(rng_);
-      order_.event_time = std::max<TimestampMs>(0, base_time(record) - rng_.between(0, o_.disorder));
-      order_.line = 0;
-      order_lines_ = 1;
-      while (order_lines_ < kMaxLinesPerOrder && rng_.chance(kExtraLineChance)) ++order_lines_;
-      ++summary_.orders;
-      last_time_ = order_.event_time;
-      max_time_ = std::max(max_time_, order_.event_time);
-    }
-    ++order_.line;
-    fill_line(order_);
-    std::string& buf = out_.buffer();
-    const std::size_t begin = buf.size();
-    append_record(buf, o_.format, make_fields(order_, world_.category_of(order_.product_no), scratch_));
-    ++summary_.lines;
-    if (!recent_.empty()) {
-      Recent& slot = recent_[recent_next_];
-      slot.text.assign(buf, begin, buf.size() - begin);
-      slot.time = order_.event_time;
-      recent_next_ = (recent_next_ + 1) % kRecentLines;
-      recent_count_ = std::min(recent_count_ + 1, kRecentLines);
-    }
-  }
-
-  // Late means older than what the engine's watermark (max event time - watermark delay) has
-  // already passed, with at least a second to spare so small watermark lag cannot rescue it.
-  bool try_emit_late() {
-    if (summary_.lines == 0 || max_time_ <= o_.start_time + o_.watermark_delay + kLateMargin + kLateSpread) {
-      return false;
-    }
-    const TimestampMs t = max_time_ - o_.watermark_delay - kLateMargin - rng_.between(1, kLateSpread);
-    const OrderLine l = single_line(t);
-    append_record(out_.buffer(), o_.format, make_fields(l, world_.category_of(l.product_no), scratch_));
-    ++summary_.late;
-    return true;
-  }
-
-  bool try_emit_duplicate() {
-    if (recent_count_ == 0) return false;
-    const std::size_t newest = (recent_next_ + kRecentLines - 1) % kRecentLines;
-    std::size_t pick = (newest + kRecentLines - rng_.below(recent_count_)) % kRecentLines;
-    // A copy older than the watermark would be counted late rather than duplicate at slow rates.
-    if (recent_[pick].time < max_time_ - o_.watermark_delay + kLateMargin) pick = newest;
-    out_.buffer().append(recent_[pick].text);
-    ++summary_.duplicates;
-    return true;
-  }
-
-  void emit_malformed(Fault kind) {
-    const OrderLine l = single_line(last_time_);
-    append_malformed(out_.buffer(), o_.format, kind, make_fields(l, world_.category_of(l.product_no), scratch_),
-                     rng_, record_);
-    ++summary_.malformed;
-    ++summary_.malformed_by_kind[static_cast<std::size_t>(kind)];
-  }
-
-  struct Recent {
-    std::string text;  // the whole record including '\n'
-    TimestampMs time = 0;
-  };
-
-  const GenerateOptions& o_;
-  const World& world_;
-  OutputFile& out_;
-  Rng rng_;
-  std::string scratch_;  // field texts of the record being written
-  std::string record_;   // working space of append_malformed
-  std::uint64_t next_order_no_ = 1;
-  OrderLine order_;  // the on-time order being emitted; order_.line = lines emitted so far
-  std::int32_t order_lines_ = 0;
-  TimestampMs last_time_;  // event time of the latest on-time order
-  TimestampMs max_time_;   // over on-time lines; kMinTime before the first
-  std::vector<Recent> recent_;
-  std::size_t recent_next_ = 0;
-  std::size_t recent_count_ = 0;
-  GenerateSummary summary_;
-};
-
 void append_field(std::string& out, std::string_view key, std::uint64_t v) {
   append_json_string(out, key);
   out.push_back(':');
@@ -168,6 +24,117 @@ void append_field(std::string& out, std::string_view key, std::uint64_t v) {
 }
 
 }  // namespace
+
+StreamGenerator::StreamGenerator(const GenerateOptions& o, const World& world, std::string& out)
+    : o_(o),
+      world_(world),
+      out_(out),
+      rng_(o.seed, 2),
+      csv_tail_fault_(o.format == OutputFormat::csv && o.malformed > 0),
+      fault_kinds_(o.format == OutputFormat::csv ? kCsvFaultKinds : kJsonFaultKinds),
+      last_time_(o.start_time),
+      max_time_(kMinTime) {
+  if (o_.duplicates > 0) recent_.resize(kRecentLines);
+}
+
+void StreamGenerator::next(TimestampMs base, bool last) {
+  if (csv_tail_fault_ && last) {
+    emit_malformed(Fault::unterminated_quote);
+  } else {
+    const double u = rng_.unit();
+    if (u < o_.malformed) {
+      emit_malformed(static_cast<Fault>(rng_.below(fault_kinds_)));
+    } else if (u < o_.malformed + o_.duplicates) {
+      if (!try_emit_duplicate()) emit_on_time(base);
+    } else if (u < o_.malformed + o_.duplicates + o_.late) {
+      if (!try_emit_late()) emit_on_time(base);
+    } else {
+      emit_on_time(base);
+    }
+  }
+  ++summary_.records;
+}
+
+void StreamGenerator::finish() {
+  if (summary_.lines > 0) summary_.max_event_time = max_time_;
+}
+
+void StreamGenerator::fill_line(OrderLine& l) {
+  l.product_no = world_.pick_product(rng_);
+  l.quantity = rng_.chance(0.8) ? 1 : static_cast<std::int32_t>(rng_.between(2, 5));
+  l.unit_price = world_.line_price(l.product_no, rng_);
+}
+
+// A fresh one-line order outside the on-time sequence, so it can never collide with a real
+// order's (order_id, line) and be mistaken for a duplicate.
+OrderLine StreamGenerator::single_line(TimestampMs t) {
+  OrderLine l;
+  l.order_no = next_order_no_++;
+  l.customer_no = world_.pick_customer(rng_);
+  l.event_time = t;
+  fill_line(l);
+  return l;
+}
+
+void StreamGenerator::emit_on_time(TimestampMs base) {
+  if (order_.line >= order_lines_) {
+    order_.order_no = next_order_no_++;
+    order_.customer_no = world_.pick_customer(rng_);
+    order_.event_time = std::max<TimestampMs>(0, base - rng_.between(0, o_.disorder));
+    order_.line = 0;
+    order_lines_ = 1;
+    while (order_lines_ < kMaxLinesPerOrder && rng_.chance(kExtraLineChance)) ++order_lines_;
+    ++summary_.orders;
+    last_time_ = order_.event_time;
+    max_time_ = std::max(max_time_, order_.event_time);
+  }
+  ++order_.line;
+  fill_line(order_);
+  const std::size_t begin = out_.size();
+  append_record(out_, o_.format, make_fields(order_, world_.category_of(order_.product_no), scratch_));
+  ++summary_.lines;
+  if (!recent_.empty()) {
+    Recent& slot = recent_[recent_next_];
+    slot.text.assign(out_, begin, out_.size() - begin);
+    slot.time = order_.event_time;
+    recent_next_ = (recent_next_ + 1) % kRecentLines;
+    recent_count_ = std::min(recent_count_ + 1, kRecentLines);
+  }
+}
+
+// Late means older than what the engine's watermark (max event time - watermark delay) has
+// already passed, with at least a second to spare so small watermark lag cannot rescue it. A
+// file waits until that time is after --start-time; a live stream only needs one line out.
+bool StreamGenerator::try_emit_late() {
+  if (summary_.lines == 0 ||
+      (!o_.live && max_time_ <= o_.start_time + o_.watermark_delay + kLateMargin + kLateSpread)) {
+    return false;
+  }
+  const TimestampMs t = max_time_ - o_.watermark_delay - kLateMargin - rng_.between(1, kLateSpread);
+  const OrderLine l = single_line(t);
+  append_record(out_, o_.format, make_fields(l, world_.category_of(l.product_no), scratch_));
+  ++summary_.late;
+  return true;
+}
+
+bool StreamGenerator::try_emit_duplicate() {
+  if (recent_count_ == 0) return false;
+  const std::size_t newest = (recent_next_ + kRecentLines - 1) % kRecentLines;
+  std::size_t pick = (newest + kRecentLines - rng_.below(recent_count_)) % kRecentLines;
+  // A copy older than the watermark would be counted late rather than duplicate at slow rates.
+  if (recent_[pick].time < max_time_ - o_.watermark_delay + kLateMargin) pick = newest;
+  out_.append(recent_[pick].text);
+  ++summary_.duplicates;
+  return true;
+}
+
+void StreamGenerator::emit_malformed(Fault kind) {
+  const OrderLine l = single_line(last_time_);
+  append_malformed(out_, o_.format, kind, make_fields(l, world_.category_of(l.product_no), scratch_), rng_,
+                   record_);
+  ++summary_.malformed;
+  ++summary_.malformed_by_kind[static_cast<std::size_t>(kind)];
+}
 
 std::string GenerateSummary::to_json() const {
   std::string s = "{";
@@ -200,7 +167,7 @@ std::string GenerateSummary::to_json() const {
   return s;
 }
 
-GenerateSummary run_generate(const GenerateOptions& o) {
+World prepare_world(const GenerateOptions& o) {
   if (o.malformed + o.duplicates + o.late > 1.0) {
     throw UsageError("--late + --duplicates + --malformed must not exceed 1");
   }
@@ -212,15 +179,26 @@ GenerateSummary run_generate(const GenerateOptions& o) {
                  "orderpulse-sim: warning: --disorder exceeds --watermark-delay, so some records "
                  "not injected as late will be late too\n");
   }
-  const World world(o.seed, o.products, o.customers);
+  World world(o.seed, o.products, o.customers);
   if (!o.catalog_out.empty()) {
     std::string catalog;
     world.append_catalog_csv(catalog);
     write_whole_file(o.catalog_out, catalog);
   }
+  return world;
+}
+
+GenerateSummary run_generate(const GenerateOptions& o) {
+  const World world = prepare_world(o);
   OutputFile out(o.out);
-  StreamGenerator gen(o, world, out);
-  gen.run();
+  StreamGenerator gen(o, world, out.buffer());
+  if (o.format == OutputFormat::csv) append_event_header(out.buffer());
+  for (std::uint64_t i = 0; i < o.count; ++i) {
+    // Record i's base time: evenly spaced at --rate from --start-time.
+    gen.next(o.start_time + static_cast<TimestampMs>(static_cast<double>(i) * 1000.0 / o.rate), i + 1 == o.count);
+    out.maybe_flush();
+  }
+  gen.finish();
   out.close();
   return gen.summary();
 }

@@ -6,10 +6,14 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "faults.h"
 #include "orderpulse/common/time.h"
 #include "output.h"
+#include "record.h"
+#include "rng.h"
+#include "world.h"
 
 namespace orderpulse::sim {
 
@@ -28,6 +32,9 @@ struct GenerateOptions {
   DurationMs watermark_delay = 30'000;
   OutputFormat format = OutputFormat::ndjson;
   std::string catalog_out;  // empty: no catalog
+  // Live stream (generate --to): start_time is "now" and late records may start as soon as one
+  // on-time line is out, instead of waiting until they would fall after start_time.
+  bool live = false;
 };
 
 struct GenerateSummary {
@@ -42,6 +49,56 @@ struct GenerateSummary {
 
   std::string to_json() const;  // one line, no trailing newline
 };
+
+// The record stream: owns the event Rng, the order currently being emitted, the ring of recent
+// valid lines that duplicates are copied from, and the running summary. Appends whole records to
+// the string it is given; the caller decides where they go (file, socket) and their base times.
+class StreamGenerator {
+ public:
+  StreamGenerator(const GenerateOptions& o, const World& world, std::string& out);
+
+  // One record (on time, or a fault as the dice say); `base` is its base event time, from which
+  // a new order moves back by up to --disorder. `last`: the final record of a CSV stream.
+  void next(TimestampMs base, bool last = false);
+  // Call once after the last record.
+  void finish();
+  const GenerateSummary& summary() const { return summary_; }
+
+ private:
+  void fill_line(OrderLine& l);
+  OrderLine single_line(TimestampMs t);
+  void emit_on_time(TimestampMs base);
+  bool try_emit_late();
+  bool try_emit_duplicate();
+  void emit_malformed(Fault kind);
+
+  struct Recent {
+    std::string text;  // the whole record including '\n'
+    TimestampMs time = 0;
+  };
+
+  const GenerateOptions& o_;
+  const World& world_;
+  std::string& out_;
+  Rng rng_;
+  bool csv_tail_fault_;
+  std::size_t fault_kinds_;
+  std::string scratch_;  // field texts of the record being written
+  std::string record_;   // working space of append_malformed
+  std::uint64_t next_order_no_ = 1;
+  OrderLine order_;  // the on-time order being emitted; order_.line = lines emitted so far
+  std::int32_t order_lines_ = 0;
+  TimestampMs last_time_;  // event time of the latest on-time order
+  TimestampMs max_time_;   // over on-time lines; kMinTime before the first
+  std::vector<Recent> recent_;
+  std::size_t recent_next_ = 0;
+  std::size_t recent_count_ = 0;
+  GenerateSummary summary_;
+};
+
+// Checks the options that do not depend on the destination (fault fractions, disorder) and
+// builds the world, writing the catalog when asked. Throws UsageError / RunFailure.
+World prepare_world(const GenerateOptions& options);
 
 // Throws UsageError / RunFailure.
 GenerateSummary run_generate(const GenerateOptions& options);

@@ -4,14 +4,17 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <utility>
 
 #include "errors.h"
 #include "generator.h"
+#include "live.h"
 #include "olist.h"
 #include "orderpulse/common/time.h"
 #include "output.h"
+#include "replay.h"
 
 namespace {
 
@@ -26,8 +29,13 @@ constexpr int kExitUsage = 2;
 struct GenerateArgs {
   std::string count, seed = "1", customers = "10000", products = "1000";
   std::string start_time = "2024-01-01T00:00:00Z", disorder = "5s", watermark_delay = "30s";
-  std::string format, out, catalog_out;
+  std::string format, out, catalog_out, to, duration, connect_timeout = "30s";
   double rate = 1000.0, late = 0.0, duplicates = 0.0, malformed = 0.0;
+  CLI::App* cmd = nullptr;  // to ask which options were given
+};
+
+struct ReplayArgs {
+  std::string in, to, rate = "max", connections = "1", connect_timeout = "30s";
 };
 
 std::uint64_t parse_positive(std::string_view option, const std::string& text, std::uint64_t max) {
@@ -40,7 +48,7 @@ std::uint64_t parse_positive(std::string_view option, const std::string& text, s
 
 GenerateOptions to_options(const GenerateArgs& a) {
   GenerateOptions o;
-  o.count = parse_count("--count", a.count);
+  o.count = a.count.empty() ? 0 : parse_count("--count", a.count);
   o.seed = parse_count("--seed", a.seed);
   o.customers = parse_positive("--customers", a.customers, 10'000'000);
   o.products = parse_positive("--products", a.products, 10'000'000);
@@ -64,10 +72,64 @@ GenerateOptions to_options(const GenerateArgs& a) {
   return o;
 }
 
+// Exactly one of --out and --to; the options that only make sense with one of them.
+void check_destination(GenerateArgs& a) {
+  const auto given = [&](const char* name) { return a.cmd->count(name) > 0; };
+  if (a.out.empty() == a.to.empty()) {
+    throw UsageError(a.out.empty() ? "one of --out FILE or --to tcp://HOST:PORT is required"
+                                   : "--out and --to are mutually exclusive");
+  }
+  if (a.to.empty()) {
+    if (a.count.empty()) throw UsageError("--count is required with --out");
+    for (const char* name : {"--duration", "--connect-timeout"}) {
+      if (given(name)) throw UsageError(std::string(name) + " only applies with --to");
+    }
+    return;
+  }
+  if (given("--start-time")) throw UsageError("--start-time does not apply with --to: live event times come from the clock");
+  if (!a.format.empty() && a.format != "ndjson") throw UsageError("--to sends NDJSON only (--format ndjson)");
+  if (!given("--rate")) a.rate = 100.0;
+}
+
+LiveOptions to_live_options(const GenerateArgs& a) {
+  LiveOptions l;
+  l.to = parse_endpoint(a.to);
+  if (!a.count.empty()) l.count = parse_count("--count", a.count);
+  if (!a.duration.empty()) l.duration = parse_duration("--duration", a.duration);
+  l.connect_timeout = parse_duration("--connect-timeout", a.connect_timeout);
+  return l;
+}
+
+ReplayOptions to_replay_options(const ReplayArgs& a) {
+  ReplayOptions o;
+  o.in = a.in;
+  o.to = parse_endpoint(a.to);
+  if (a.rate != "max") {
+    char* end = nullptr;
+    o.rate = std::strtod(a.rate.c_str(), &end);
+    // Written so that NaN fails too.
+    if (a.rate.empty() || *end != '\0' || !(o.rate > 0.0 && o.rate < 1e12)) {
+      throw UsageError("--rate must be max or a positive number of lines per second, got '" + a.rate + "'");
+    }
+  }
+  o.connections = static_cast<unsigned>(parse_positive("--connections", a.connections, 256));
+  o.connect_timeout = parse_duration("--connect-timeout", a.connect_timeout);
+  return o;
+}
+
 void add_generate(CLI::App& app, GenerateArgs& a) {
-  CLI::App* g = app.add_subcommand("generate", "Write a deterministic synthetic order-line stream");
-  g->add_option("--count", a.count, "Records to write, injected faults included")->required()->type_name("N");
-  g->add_option("--out", a.out, "Output file, or - for stdout")->required()->type_name("FILE");
+  CLI::App* g = app.add_subcommand("generate", "Write a deterministic synthetic order-line stream, or send it live");
+  a.cmd = g;
+  g->add_option("--count", a.count, "Records to write, injected faults included (required with --out)")
+      ->type_name("N");
+  g->add_option("--out", a.out, "Output file, or - for stdout")->type_name("FILE");
+  g->add_option("--to", a.to, "Send NDJSON live to the server instead, event times from the wall clock")
+      ->type_name("tcp://HOST:PORT");
+  g->add_option("--duration", a.duration, "With --to: stop after this long (30s, 5m); default: --count or a signal")
+      ->type_name("D");
+  g->add_option("--connect-timeout", a.connect_timeout, "With --to: keep retrying to connect for this long")
+      ->type_name("D")
+      ->capture_default_str();
   g->add_option("--seed", a.seed, "PRNG seed; the same seed gives byte-identical output")
       ->type_name("N")
       ->capture_default_str();
@@ -80,9 +142,9 @@ void add_generate(CLI::App& app, GenerateArgs& a) {
   g->add_option("--start-time", a.start_time, "Event time of the first record (ISO-8601 or epoch ms)")
       ->type_name("TIME")
       ->capture_default_str();
-  g->add_option("--rate", a.rate, "Records per second of event time")
-      ->type_name("R")
-      ->capture_default_str();
+  g->add_option("--rate", a.rate,
+                "Records per second: of event time with --out (default 1000), of wall time with --to (default 100)")
+      ->type_name("R");
   g->add_option("--disorder", a.disorder, "Each order's time is moved back by a random 0..D (500ms, 5s, 1m)")
       ->type_name("D")
       ->capture_default_str();
@@ -104,7 +166,27 @@ void add_generate(CLI::App& app, GenerateArgs& a) {
   g->footer(
       "Example: orderpulse-sim generate --count 1000000 --out events.ndjson --late 0.01 "
       "--duplicates 0.01 --malformed 0.005 --catalog-out catalog.csv\n"
-      "A one-line JSON summary (records, orders, lines, late, duplicates, malformed by kind) goes to stderr.");
+      "Live: orderpulse-sim generate --to tcp://127.0.0.1:9000 --rate 1000 --duration 5m --late 0.01\n"
+      "A one-line JSON summary (records, orders, lines, late, duplicates, malformed by kind) goes to stderr;\n"
+      "with --to: {\"sent\",\"bytes\",\"seconds\",\"rate\",\"reconnects\",\"generated\":{that summary}}.");
+}
+
+void add_replay(CLI::App& app, ReplayArgs& a) {
+  CLI::App* r = app.add_subcommand("replay", "Stream an NDJSON file's lines to the live server over TCP");
+  r->add_option("--in", a.in, "The file; its lines are sent byte for byte, in order")->required()->type_name("FILE");
+  r->add_option("--to", a.to, "The server's ingest address")->required()->type_name("tcp://HOST:PORT");
+  r->add_option("--rate", a.rate, "Lines per second over all connections, or max")
+      ->type_name("R|max")
+      ->capture_default_str();
+  r->add_option("--connections", a.connections, "Split the file into K contiguous ranges sent concurrently")
+      ->type_name("K")
+      ->capture_default_str();
+  r->add_option("--connect-timeout", a.connect_timeout, "Keep retrying to connect for this long")
+      ->type_name("D")
+      ->capture_default_str();
+  r->footer(
+      "With K > 1 each connection keeps its range's order, but the server sees the ranges interleaved.\n"
+      "A one-line JSON summary {\"sent\",\"bytes\",\"seconds\",\"rate\",\"reconnects\"} goes to stderr.");
 }
 
 void add_olist(CLI::App& app, OlistOptions& o, std::string& format) {
@@ -140,9 +222,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer("Run 'orderpulse-sim <command> --help' for the options of each command.");
   GenerateArgs gen_args;
+  ReplayArgs replay_args;
   OlistOptions olist_opts;
   std::string olist_format;
   add_generate(app, gen_args);
+  add_replay(app, replay_args);
   add_olist(app, olist_opts, olist_format);
   try {
     app.parse(argc, argv);
@@ -156,8 +240,19 @@ int main(int argc, char** argv) {
   }
   try {
     if (app.got_subcommand("generate")) {
-      const GenerateSummary summary = run_generate(to_options(gen_args));
-      std::fprintf(stderr, "%s\n", summary.to_json().c_str());
+      check_destination(gen_args);
+      if (gen_args.to.empty()) {
+        const GenerateSummary summary = run_generate(to_options(gen_args));
+        std::fprintf(stderr, "%s\n", summary.to_json().c_str());
+      } else {
+        const LiveOptions live = to_live_options(gen_args);
+        const std::string summary = run_generate_live(to_options(gen_args), live);
+        std::fprintf(stderr, "%s\n", summary.c_str());
+      }
+    } else if (app.got_subcommand("replay")) {
+      const ReplayOptions options = to_replay_options(replay_args);
+      install_stop_handlers();
+      std::fprintf(stderr, "%s\n", run_replay(options).to_json().c_str());
     } else {
       olist_opts.format = resolve_format(olist_format, olist_opts.out);
       const std::string report = run_olist(olist_opts);

@@ -7,6 +7,7 @@ void EventBatch::clear() {
   records_.clear();
   events_.clear();
   owned_.clear();
+  pins_.clear();
   parsed_ = false;
 }
 

@@ -40,7 +40,10 @@ void WindowAggregate::on_watermark(TimestampMs watermark, Collector& out) {
   }
   std::sort(due_.begin(), due_.end());
   due_.erase(std::unique(due_.begin(), due_.end()), due_.end());
-  for (const Due& d : due_) emit(d.spec, d.start, out);
+  for (const Due& d : due_) {
+    WindowResult w;
+    if (compute(d.spec, d.start, w)) out.windows.push_back(std::move(w));
+  }
   finalized_ = watermark;
   // Free panes whose every window is final.
   auto& panes = store_.panes();
@@ -52,7 +55,21 @@ void WindowAggregate::on_watermark(TimestampMs watermark, Collector& out) {
   }
 }
 
-void WindowAggregate::emit(std::size_t spec, TimestampMs start, Collector& out) {
+std::vector<WindowResult> WindowAggregate::open_windows() {
+  std::vector<WindowResult> result;
+  if (store_.panes().empty()) return result;
+  const TimestampMs newest = store_.panes().rbegin()->first;
+  for (std::size_t i = 0; i < specs_.size(); ++i) {
+    const WindowSpec& s = specs_[i];
+    TimestampMs start = PaneStore::floor_to(newest, s.slide) + s.slide - s.size;
+    while (start + s.size <= finalized_) start += s.slide;
+    WindowResult w;
+    if (compute(i, start, w)) result.push_back(std::move(w));
+  }
+  return result;
+}
+
+bool WindowAggregate::compute(std::size_t spec, TimestampMs start, WindowResult& w) {
   const WindowSpec& s = specs_[spec];
   const TimestampMs end = start + s.size;
   Merge& m = merge_;
@@ -102,9 +119,8 @@ void WindowAggregate::emit(std::size_t spec, TimestampMs start, Collector& out) 
   }
   m.touched_products.clear();
   m.touched_categories.clear();
-  if (m.lines == 0) return;
+  if (m.lines == 0) return false;
 
-  WindowResult& w = out.windows.emplace_back();
   w.spec = spec;
   w.spec_name = s.name;
   w.start = start;
@@ -132,6 +148,7 @@ void WindowAggregate::emit(std::size_t spec, TimestampMs start, Collector& out) 
     if (a.revenue != b.revenue) return a.revenue > b.revenue;
     return a.category < b.category;
   });
+  return true;
 }
 
 }  // namespace orderpulse

@@ -50,6 +50,7 @@ class Engine {
 
   const EngineStats& stats() const { return stats_; }
   const WindowAggregate& windows() const { return windows_; }
+  std::vector<WindowResult> open_windows() { return windows_.open_windows(); }
   const Enrichment& enrichment() const { return enrichment_; }
   const Config& config() const { return config_; }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +61,12 @@ class EventBatch {
   // Appends the padding; records must not be added afterwards until clear().
   void seal();
 
+  // Keeps an origin alive while this batch refers to it (sources whose origins come and go, such as
+  // socket connections, pin theirs once per batch).
+  void pin(const std::shared_ptr<const RecordOrigin>& origin) {
+    if (pins_.empty() || pins_.back() != origin) pins_.push_back(origin);
+  }
+
   // Stable storage for strings that could not point into the arena (unescaped JSON strings,
   // unquoted CSV fields).
   std::string_view keep(std::string_view s) { return owned_.emplace_back(s); }
@@ -77,6 +84,7 @@ class EventBatch {
   std::vector<RawRecord> records_;
   std::vector<Event> events_;
   std::deque<std::string> owned_;
+  std::vector<std::shared_ptr<const RecordOrigin>> pins_;
   bool parsed_ = false;
 };
 

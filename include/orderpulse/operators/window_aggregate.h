@@ -25,12 +25,17 @@ class WindowAggregate final : public Operator {
   bool all_windows_final(TimestampMs t) const;
   TimestampMs finalized_watermark() const { return finalized_; }
 
+  // Live partial values: for each spec, the open window holding the newest pane that ends first
+  // (the current minute, the last ten minutes). Empty before any record.
+  std::vector<WindowResult> open_windows();
+
   const Totals& totals() const { return totals_; }
   const PaneStore& panes() const { return store_; }
   std::size_t open_panes() const { return store_.panes().size(); }
 
  private:
-  void emit(std::size_t spec, TimestampMs start, Collector& out);
+  // Merges the panes of one window into `out`; false when the window holds no record.
+  bool compute(std::size_t spec, TimestampMs start, WindowResult& out);
 
   std::vector<WindowSpec> specs_;
   std::size_t top_n_;

@@ -1,0 +1,50 @@
+#pragma once
+// Turns the engine's state into feed messages after each micro-batch: `window` messages for the
+// windows that became final, one `metrics` message, and a fresh `snapshot` for new clients and
+// /api/snapshot. Built on the engine thread, each message serialized once; the snapshot is handed
+// to other threads as an immutable shared string.
+
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "orderpulse/engine/engine.h"
+#include "orderpulse/serve/feed_hub.h"
+
+namespace orderpulse {
+
+class LiveView final : public ResultSink {
+ public:
+  static constexpr std::size_t kRecentWindows = 120;
+
+  LiveView(const Config& config, FeedHub& hub);
+
+  void on_window(const WindowResult& window) override;
+
+  // Engine thread, after each batch: publishes the batch's windows and, when anything changed, a
+  // metrics message; refreshes the snapshot.
+  void after_batch(Engine& engine, TimestampMs wall_now, bool changed);
+
+  // The windows that became final in the last batch.
+  const std::vector<WindowResult>& batch_windows() const { return batch_windows_; }
+
+  // Any thread.
+  std::shared_ptr<const std::string> snapshot() const;
+
+ private:
+  void append_state(std::string& out, const Engine& engine, const std::vector<WindowResult>& open, TimestampMs wall_now) const;
+
+  FeedHub& hub_;
+  std::vector<std::string> spec_names_;
+  std::vector<WindowResult> batch_windows_;
+  std::deque<std::string> recent_;  // window objects (JSON), oldest first
+  std::deque<std::pair<TimestampMs, std::uint64_t>> rate_samples_;  // (wall time, records read)
+  double rate_ = 0;
+  mutable std::mutex snapshot_mutex_;
+  std::shared_ptr<const std::string> snapshot_;
+};
+
+}  // namespace orderpulse

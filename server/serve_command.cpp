@@ -1,0 +1,136 @@
+// `orderpulse serve`: wiring of the live server. Two threads: the network thread runs the Asio
+// io_context (ingest sockets, HTTP, WebSocket); this thread runs the engine loop. They meet in the
+// BatchBuilder (records in) and through posts to the io_context (feed messages, resumes out).
+
+#include <chrono>
+#include <csignal>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "commands.h"
+#include "orderpulse/engine/batch_builder.h"
+#include "orderpulse/engine/engine.h"
+#include "orderpulse/ingest/socket_source.h"
+#include "orderpulse/serve/http_server.h"
+#include "orderpulse/serve/live_view.h"
+#include "orderpulse/serve/metrics.h"
+#include "orderpulse/sink/result_files.h"
+#include "orderpulse/sink/summary.h"
+
+namespace orderpulse {
+
+extern const std::string_view kDashboardHtml;
+
+namespace {
+
+TimestampMs wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+int run_serve(const ServeOptions& opt) {
+  const Config config = opt.config_path.empty() ? Config::defaults() : Config::load_file(opt.config_path);
+  const tcp::endpoint ingest_ep = parse_endpoint(opt.ingest, "--ingest");
+  const tcp::endpoint http_ep = parse_endpoint(opt.http, "--http");
+  std::shared_ptr<const Catalog> catalog;
+  if (!opt.catalog_path.empty()) catalog = std::make_shared<const Catalog>(Catalog::load_csv(opt.catalog_path));
+
+  asio::io_context io(1);
+  IngestProbe ingest_probe;
+  FeedProbe feed_probe;
+  BatchBuilder builder(config.max_batch_size);
+  FeedHub hub(io, feed_probe);
+  Engine engine(config, catalog);
+  ResultFiles files(opt.output_dir, /*flush_every_batch=*/true);
+  LiveView live(config, hub);
+  engine.add_sink(files);
+  engine.add_sink(live);
+  ServerMetrics metrics(config, ingest_probe, feed_probe);
+  std::atomic<bool> ready{false};
+
+  std::unique_ptr<SocketSource> ingest;
+  std::unique_ptr<HttpServer> http;
+  try {
+    ingest = std::make_unique<SocketSource>(io, ingest_ep, builder, config.max_line_bytes, ingest_probe);
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error("cannot listen for ingest on " + to_string(ingest_ep) + ": " + e.code().message());
+  }
+  try {
+    http = std::make_unique<HttpServer>(
+        io, http_ep, hub,
+        HttpRoutes{kDashboardHtml, [&metrics] { return metrics.render(); }, [&live] { return live.snapshot(); },
+                   [&ready] { return ready.load(); }});
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error("cannot listen for http on " + to_string(http_ep) + ": " + e.code().message());
+  }
+  builder.set_on_space([&] { asio::post(io, [&] { ingest->resume(); }); });
+  ingest->start();
+  http->start();
+  spdlog::info("ingest listening on {}", to_string(ingest->local_endpoint()));
+  spdlog::info("http listening on {}", to_string(http->local_endpoint()));
+  spdlog::info("output in {}", opt.output_dir);
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {}: stopping", signal);
+    ingest->stop();
+    // Posted after the aborted reads of the closed connections, so their last lines are in.
+    asio::post(io, [&] { builder.close(); });
+  });
+  std::thread network([&] { io.run(); });
+  ready = true;
+
+  // The engine loop: a batch every trigger interval, or sooner when max_batch_size is reached.
+  using Clock = std::chrono::steady_clock;
+  const auto trigger = std::chrono::milliseconds(config.trigger_interval);
+  auto spare = std::make_unique<EventBatch>();
+  auto last_start = Clock::now();
+  auto last_publish = last_start;
+  std::exception_ptr failure;
+  try {
+    while (true) {
+      auto batch = builder.take(last_start + trigger, std::move(spare));
+      const auto start = Clock::now();
+      const double interval = std::chrono::duration<double>(start - last_start).count();
+      last_start = start;
+      const bool had_records = !batch->empty();
+      if (had_records) {
+        batch->seal();
+        engine.process(*batch);
+      }
+      const auto done = Clock::now();
+      const TimestampMs now_ms = wall_clock_ms();
+      const bool changed = had_records || done - last_publish >= std::chrono::seconds(1);
+      metrics.record_batch(engine, live.batch_windows(),
+                           BatchTiming{std::chrono::duration<double>(done - start).count(), interval, builder.pending()},
+                           now_ms);
+      live.after_batch(engine, now_ms, changed);
+      if (changed) last_publish = done;
+      spare = std::move(batch);
+      if (!had_records && builder.closed()) break;
+    }
+  } catch (...) {
+    failure = std::current_exception();
+  }
+
+  ready = false;
+  asio::post(io, [&] {
+    ingest->stop();
+    http->stop();
+    hub.close_all();
+    signals.cancel();
+  });
+  network.join();
+  if (failure) std::rethrow_exception(failure);
+  files.flush();
+  write_summary(opt.output_dir + "/summary.json", make_summary(engine, RunInfo{}));
+  const EngineStats& s = engine.stats();
+  spdlog::info("stopped: {} read, {} accepted, {} rejected, {} late, {} duplicate, {} windows", s.read, s.accepted,
+               s.rejected, s.late, s.duplicate, s.windows_emitted);
+  return 0;
+}
+
+}  // namespace orderpulse

@@ -1,0 +1,63 @@
+#include "live.h"
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+
+namespace orderpulse::sim {
+namespace {
+
+constexpr std::uint64_t kMaxBurst = 8192;  // records per send(2) when the rate is unreachable
+
+TimestampMs wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::string run_generate_live(GenerateOptions o, const LiveOptions& live) {
+  o.live = true;
+  o.format = OutputFormat::ndjson;
+  const World world = prepare_world(o);
+  install_stop_handlers();
+  TcpSender sender(live.to, live.connect_timeout);
+  if (!sender.connect()) {  // stopped while waiting for the server
+    sender.close();
+    return sender.stats().to_json(",\"generated\":" + GenerateSummary{}.to_json());
+  }
+  o.start_time = wall_clock_ms();
+  std::string buf;
+  StreamGenerator gen(o, world, buf);
+  std::uint64_t limit = live.count.value_or(std::numeric_limits<std::uint64_t>::max());
+  auto deadline = Clock::time_point::max();
+  if (live.duration) {
+    deadline = Clock::now() + std::chrono::milliseconds(*live.duration);
+    // Exactly rate x duration records when the server keeps up.
+    const double planned = o.rate * static_cast<double>(*live.duration) / 1000.0;
+    if (planned < static_cast<double>(limit)) limit = static_cast<std::uint64_t>(planned);
+  }
+  Pacer pacer(o.rate);
+  std::uint64_t done = 0;
+  for (;;) {
+    const std::uint64_t n = std::min({pacer.due(done), limit - done, kMaxBurst});
+    if (n > 0) {
+      // Base event time of the whole burst: now. Orders then move back by up to --disorder.
+      buf.clear();
+      const TimestampMs now = wall_clock_ms();
+      for (std::uint64_t i = 0; i < n; ++i) gen.next(now);
+      done += n;
+      // A stop request lets the burst (a few ms of records) go out whole, so the generated
+      // counts match what was sent.
+      if (sender.send(buf, TcpSender::OnStop::finish_all) < buf.size()) break;  // stopped reconnecting
+    }
+    if (done >= limit || stop_requested() || Clock::now() >= deadline) break;
+    if (n == 0) pacer.wait(done, deadline);
+  }
+  sender.close();
+  gen.finish();
+  return sender.stats().to_json(",\"generated\":" + gen.summary().to_json());
+}
+
+}  // namespace orderpulse::sim

@@ -1,0 +1,68 @@
+#include "pacer.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <thread>
+
+namespace orderpulse::sim {
+namespace {
+
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler needs a lock-free flag");
+
+extern "C" void on_stop_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+
+Clock::duration seconds(double s) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
+
+}  // namespace
+
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND;  // no SA_RESTART: a blocked system call returns EINTR
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+bool stop_requested() { return g_stop.load(std::memory_order_relaxed); }
+
+void sleep_until_or_stop(Clock::time_point t) {
+  constexpr auto kSlice = std::chrono::milliseconds(50);
+  while (!stop_requested()) {
+    const auto now = Clock::now();
+    if (now >= t) return;
+    std::this_thread::sleep_for(std::min<Clock::duration>(t - now, kSlice));
+  }
+}
+
+Pacer::Pacer(double per_second) : rate_(per_second), start_(Clock::now()), last_wake_(start_) {}
+
+std::uint64_t Pacer::due(std::uint64_t done) {
+  if (rate_ <= 0) return std::numeric_limits<std::uint64_t>::max();
+  const auto now = Clock::now();
+  double target = std::chrono::duration<double>(now - start_).count() * rate_;
+  const double max_lag = rate_ * kMaxLagSeconds;
+  if (target - static_cast<double>(done) > max_lag) {
+    // Forget the debt beyond kMaxLag: move the start so that we are exactly that far behind.
+    target = static_cast<double>(done) + max_lag;
+    start_ = now - seconds(target / rate_);
+  }
+  const double whole = std::floor(target);
+  return whole > static_cast<double>(done) ? static_cast<std::uint64_t>(whole) - done : 0;
+}
+
+void Pacer::wait(std::uint64_t done, Clock::time_point limit) {
+  Clock::time_point wake = last_wake_ + kTick;
+  if (rate_ > 0) wake = std::max(wake, start_ + seconds(static_cast<double>(done + 1) / rate_));
+  sleep_until_or_stop(std::min(wake, limit));
+  last_wake_ = Clock::now();
+}
+
+}  // namespace orderpulse::sim

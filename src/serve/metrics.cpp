@@ -1,0 +1,123 @@
+#include "orderpulse/serve/metrics.h"
+
+#include <prometheus/text_serializer.h>
+#include <unistd.h>
+
+#include <fstream>
+
+namespace orderpulse {
+namespace {
+
+template <typename T, typename B>
+T* add(B builder, std::shared_ptr<prometheus::Registry>& registry, const char* name, const char* help,
+       const prometheus::Labels& labels = {}) {
+  return &builder.Name(name).Help(help).Register(*registry).Add(labels);
+}
+
+double resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+}
+
+void advance(prometheus::Counter* c, std::uint64_t now, std::uint64_t& last) {
+  if (now > last) c->Increment(static_cast<double>(now - last));
+  last = now;
+}
+
+}  // namespace
+
+ServerMetrics::ServerMetrics(const Config& config, const IngestProbe& ingest, const FeedProbe& feed)
+    : registry_(std::make_shared<prometheus::Registry>()), ingest_(ingest), feed_(feed) {
+  using prometheus::BuildCounter;
+  using prometheus::BuildGauge;
+  read_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_records_read_total", "Records read from every source");
+  accepted_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_records_accepted_total", "Records accepted into windows");
+  auto& dropped = BuildCounter()
+                      .Name("orderpulse_records_dropped_total")
+                      .Help("Records not accepted, by reason (rejections, late, duplicate)")
+                      .Register(*registry_);
+  for (std::size_t r = 1; r < kDropReasonCount; ++r)
+    dropped_[r] = &dropped.Add({{"reason", std::string(to_string(static_cast<DropReason>(r)))}});
+  batches_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_batches_total", "Micro-batches processed");
+  batch_duration_ = &prometheus::BuildHistogram()
+                         .Name("orderpulse_batch_duration_seconds")
+                         .Help("Time the engine spent on one micro-batch")
+                         .Register(*registry_)
+                         .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                                          0.1, 0.25, 0.5, 1, 2.5});
+  watermark_ = add<prometheus::Gauge>(BuildGauge(), registry_, "orderpulse_watermark_timestamp_seconds",
+                                      "Engine watermark as Unix time (0 before the first record)");
+  watermark_lag_ = add<prometheus::Gauge>(BuildGauge(), registry_, "orderpulse_watermark_lag_seconds",
+                                          "Wall clock minus the engine watermark");
+  orders_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_orders_total", "Orders accepted (lines with line 1)");
+  items_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_items_total", "Items accepted (sum of quantities)");
+  revenue_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_revenue_total", "Revenue accepted, in currency units");
+  windows_emitted_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_windows_emitted_total", "Final windows emitted");
+  auto& wrev = BuildGauge().Name("orderpulse_window_revenue").Help("Revenue of the newest final window, per window spec, in currency units").Register(*registry_);
+  auto& wcust = BuildGauge().Name("orderpulse_window_active_customers").Help("Distinct customers of the newest final window, per window spec").Register(*registry_);
+  for (const auto& spec : config.windows) {
+    spec_names_.push_back(spec.name);
+    window_revenue_.push_back(&wrev.Add({{"window", spec.name}}));
+    window_customers_.push_back(&wcust.Add({{"window", spec.name}}));
+  }
+  ws_clients_ = add<prometheus::Gauge>(BuildGauge(), registry_, "orderpulse_websocket_clients", "Connected WebSocket feed clients");
+  ws_sent_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_websocket_messages_sent_total", "Feed messages sent");
+  ws_slow_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_websocket_slow_disconnects_total",
+                                      "Feed clients disconnected for falling too far behind");
+  ingest_open_ = add<prometheus::Gauge>(BuildGauge(), registry_, "orderpulse_ingest_connections", "Open ingest connections");
+  ingest_accepted_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_ingest_connections_accepted_total",
+                                              "Ingest connections accepted");
+  ingest_bytes_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_ingest_bytes_total", "Bytes read from ingest connections");
+  busy_ratio_ = add<prometheus::Gauge>(BuildGauge(), registry_, "orderpulse_engine_busy_ratio",
+                                       "Share of wall time the engine spent processing, over the last batch interval");
+  queue_records_ = add<prometheus::Gauge>(BuildGauge(), registry_, "orderpulse_engine_queue_records",
+                                          "Records received and waiting for the next micro-batch");
+  memory_ = add<prometheus::Gauge>(BuildGauge(), registry_, "orderpulse_process_resident_memory_bytes",
+                                   "Resident memory of the server process");
+}
+
+void ServerMetrics::record_batch(const Engine& engine, const std::vector<WindowResult>& final_windows,
+                                 const BatchTiming& timing, TimestampMs wall_now) {
+  const EngineStats& s = engine.stats();
+  advance(read_, s.read, last_stats_.read);
+  advance(accepted_, s.accepted, last_stats_.accepted);
+  for (std::size_t r = 1; r < kDropReasonCount; ++r) advance(dropped_[r], s.by_reason[r], last_stats_.by_reason[r]);
+  advance(windows_emitted_, s.windows_emitted, last_stats_.windows_emitted);
+  if (s.batches > last_stats_.batches) {
+    batches_->Increment(static_cast<double>(s.batches - last_stats_.batches));
+    batch_duration_->Observe(timing.batch_seconds);
+  }
+  last_stats_.batches = s.batches;
+  const Totals& t = engine.windows().totals();
+  if (t.orders > last_orders_) orders_->Increment(static_cast<double>(t.orders - last_orders_));
+  if (t.items > last_items_) items_->Increment(static_cast<double>(t.items - last_items_));
+  if (t.revenue > last_revenue_) revenue_->Increment(static_cast<double>(t.revenue - last_revenue_) / 100.0);
+  last_orders_ = t.orders;
+  last_items_ = t.items;
+  last_revenue_ = t.revenue;
+  if (s.watermark != kMinTime && s.watermark != kMaxTime) {
+    watermark_->Set(static_cast<double>(s.watermark) / 1000.0);
+    watermark_lag_->Set(static_cast<double>(wall_now - s.watermark) / 1000.0);
+  }
+  for (const WindowResult& w : final_windows) {
+    window_revenue_[w.spec]->Set(static_cast<double>(w.revenue) / 100.0);
+    window_customers_[w.spec]->Set(static_cast<double>(w.active_customers));
+  }
+  if (timing.interval_seconds > 0) busy_ratio_->Set(std::min(1.0, timing.batch_seconds / timing.interval_seconds));
+  queue_records_->Set(static_cast<double>(timing.queued_records));
+}
+
+std::string ServerMetrics::render() {
+  ws_clients_->Set(static_cast<double>(feed_.clients.load()));
+  advance(ws_sent_, feed_.messages_sent.load(), last_sent_);
+  advance(ws_slow_, feed_.slow_disconnects.load(), last_slow_);
+  ingest_open_->Set(static_cast<double>(ingest_.connections_open.load()));
+  advance(ingest_accepted_, ingest_.connections_accepted.load(), last_conn_);
+  advance(ingest_bytes_, ingest_.bytes.load(), last_bytes_);
+  memory_->Set(resident_bytes());
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+}  // namespace orderpulse
