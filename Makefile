@@ -3,7 +3,7 @@ PRESET ?= release
 BUILD_DIR := build/$(PRESET)
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test bench bench-quick debug clean format
+.PHONY: all deps configure build test bench bench-quick demo debug clean
 
 all: build
 
@@ -24,6 +24,9 @@ bench: build
 
 bench-quick: build
 	@QUICK=1 bench/run.sh
+
+demo: build
+	@scripts/demo.sh
 
 debug:
 	@$(MAKE) PRESET=debug test

@@ -40,8 +40,8 @@ std::string run_generate_live(GenerateOptions o, const LiveOptions& live) {
   }
   Pacer pacer(o.rate);
   std::uint64_t done = 0;
-  for (;;) {
-    const std::uint64_t n = std::min({pacer.due(done), limit - done, kMaxBurst});
+  while (done < limit) {
+    const std::uint64_t n = pacer.next(done, std::min(limit - done, kMaxBurst), deadline);
     if (n > 0) {
       // Base event time of the whole burst: now. Orders then move back by up to --disorder.
       buf.clear();
@@ -52,8 +52,7 @@ std::string run_generate_live(GenerateOptions o, const LiveOptions& live) {
       // counts match what was sent.
       if (sender.send(buf, TcpSender::OnStop::finish_all) < buf.size()) break;  // stopped reconnecting
     }
-    if (done >= limit || stop_requested() || Clock::now() >= deadline) break;
-    if (n == 0) pacer.wait(done, deadline);
+    if (stop_requested() || Clock::now() >= deadline) break;
   }
   sender.close();
   gen.finish();

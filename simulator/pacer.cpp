@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <limits>
 #include <thread>
 
 namespace orderpulse::sim {
@@ -45,7 +44,6 @@ void sleep_until_or_stop(Clock::time_point t) {
 Pacer::Pacer(double per_second) : rate_(per_second), start_(Clock::now()), last_wake_(start_) {}
 
 std::uint64_t Pacer::due(std::uint64_t done) {
-  if (rate_ <= 0) return std::numeric_limits<std::uint64_t>::max();
   const auto now = Clock::now();
   double target = std::chrono::duration<double>(now - start_).count() * rate_;
   const double max_lag = rate_ * kMaxLagSeconds;
@@ -58,11 +56,16 @@ std::uint64_t Pacer::due(std::uint64_t done) {
   return whole > static_cast<double>(done) ? static_cast<std::uint64_t>(whole) - done : 0;
 }
 
-void Pacer::wait(std::uint64_t done, Clock::time_point limit) {
-  Clock::time_point wake = last_wake_ + kTick;
-  if (rate_ > 0) wake = std::max(wake, start_ + seconds(static_cast<double>(done + 1) / rate_));
-  sleep_until_or_stop(std::min(wake, limit));
-  last_wake_ = Clock::now();
+std::uint64_t Pacer::next(std::uint64_t done, std::uint64_t cap, Clock::time_point limit) {
+  if (rate_ <= 0) return cap;
+  if (!behind_) {
+    const auto wake = std::max(last_wake_ + kTick, start_ + seconds(static_cast<double>(done + 1) / rate_));
+    sleep_until_or_stop(std::min(wake, limit));
+    last_wake_ = Clock::now();
+  }
+  const std::uint64_t n = due(done);
+  behind_ = n > cap;
+  return std::min(n, cap);
 }
 
 }  // namespace orderpulse::sim

@@ -19,26 +19,30 @@ bool stop_requested();
 void sleep_until_or_stop(Clock::time_point t);
 
 // Spreads units (records, lines) evenly over wall time at `per_second`, in bursts at least
-// kTick apart so a fast rate never busy-spins. It falls behind by at most kMaxLag: a longer
-// stall (e.g. the server pushing back) is not made up afterwards by a long burst.
+// kTick apart so a fast rate never busy-spins; a rate beyond what the caller can send just
+// means back-to-back bursts of `cap`. It falls behind by at most kMaxLag: a longer stall (e.g.
+// the server pushing back) is not made up afterwards.
 class Pacer {
  public:
   static constexpr Clock::duration kTick = std::chrono::milliseconds(5);
   static constexpr double kMaxLagSeconds = 1.0;
 
-  // `per_second` <= 0: no limit, every call to due() says "as many as you like".
+  // `per_second` <= 0: no limit, next() always returns `cap` at once.
   explicit Pacer(double per_second);
 
-  // How many more units may go now, `done` having gone since the start.
-  std::uint64_t due(std::uint64_t done);
-  // Sleeps until the next unit is due (but at least kTick after the previous wake-up), or
-  // until `limit`, or a stop request. Only call it when due(done) was 0.
-  void wait(std::uint64_t done, Clock::time_point limit = Clock::time_point::max());
+  // The size of the next burst, at most `cap`, `done` units having gone since the start.
+  // Unless the previous burst was cut to its cap (we are behind), first sleeps until the next
+  // unit is due and at least kTick after the previous wake-up. 0 when woken by `limit` or a
+  // stop request before anything was due.
+  std::uint64_t next(std::uint64_t done, std::uint64_t cap, Clock::time_point limit = Clock::time_point::max());
 
  private:
+  std::uint64_t due(std::uint64_t done);
+
   double rate_;
   Clock::time_point start_;
   Clock::time_point last_wake_;
+  bool behind_ = false;
 };
 
 }  // namespace orderpulse::sim

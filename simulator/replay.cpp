@@ -108,11 +108,8 @@ SendStats send_range(const MappedFile& file, std::string_view range, const Repla
       if (o.rate <= 0) {
         len = chunk_of_bytes(range);
       } else {
-        std::uint64_t lines = std::min(pacer.due(done), kMaxBurstLines);
-        if (lines == 0) {
-          pacer.wait(done);
-          continue;
-        }
+        std::uint64_t lines = pacer.next(done, kMaxBurstLines);
+        if (lines == 0) continue;  // stop request
         len = chunk_of_lines(range, lines);
         done += lines;
       }
