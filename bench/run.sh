@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# End-to-end batch benchmark: orderpulse batch over generated records (NDJSON and CSV) against
-# the parse-only limit of the same file, in one run. Prints a table and writes
-# bench/results/<date>/batch.json. QUICK=1 uses 1M records and one run per measure.
+# End-to-end benchmarks, in one run: orderpulse batch over generated records (NDJSON and CSV)
+# against the parse-only limit of the same file, then orderpulse serve fed the same file over TCP
+# and its send-to-feed latency. Prints tables and writes bench/results/<date>/{batch,serve}.json.
+# QUICK=1 uses 1M records and one run per measure.
 # Every loop here is bounded: a fixed number of runs over a fixed-size file.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -69,3 +70,8 @@ for k in parse_ndjson batch_ndjson parse_csv batch_csv; do
   printf '%-14s %8.2f %8.2f %12.0f %14.0f %10.1f\n' "$k" "$s" "$c" "$(echo "$count / $s" | bc -l)" "$(echo "$count / $c" | bc -l)" "$(echo "$kb / 1024" | bc -l)"
 done
 echo "figures: $out/batch.json"
+
+# The live server: the same NDJSON file replayed over TCP, and send-to-feed latency at fixed rates.
+/usr/bin/python3 "$root/bench/serve_bench.py" --bin-dir "$bin" --input "$data/orders-$count.ndjson" --records "$count" \
+  --latency-seconds "$([ "${QUICK:-0}" = 1 ] && echo 5 || echo 15)" --json "$out/serve.json" 2>/dev/null | grep -v '^{'
+echo "figures: $out/serve.json"

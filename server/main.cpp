@@ -2,6 +2,7 @@
 // Exit codes: 0 success, 1 runtime failure, 2 usage or config error (one line on stderr).
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -21,6 +22,9 @@ int fail(int code, const std::string& message) {
 
 int main(int argc, char** argv) {
   using namespace orderpulse;
+  // Logs go to stderr (stdout stays free for data), flushed per line so supervisors see them.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("orderpulse"));
+  spdlog::flush_on(spdlog::level::info);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
   CLI::App app{"orderpulse: a stream processor for e-commerce order events"};
   app.require_subcommand(1);

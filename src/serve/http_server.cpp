@@ -115,6 +115,8 @@ void HttpServer::do_accept() {
       timer->async_wait([this, timer](beast::error_code) { if (!stopped_) do_accept(); });
       return;
     }
+    // Feed messages are small writes: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms.
+    socket.set_option(tcp::no_delay(true));
     std::make_shared<HttpSession>(std::move(socket), hub_, routes_)->start();
     do_accept();
   });
