@@ -16,7 +16,8 @@ static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler needs 
 extern "C" void on_stop_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
 
 Clock::duration seconds(double s) {
-  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+  constexpr double kLongest = 1e9;  // ~30 years: keeps absurdly slow rates (1e-300/s) finite
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(std::min(s, kLongest)));
 }
 
 }  // namespace
