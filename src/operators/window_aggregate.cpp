@@ -73,17 +73,11 @@ bool WindowAggregate::compute(std::size_t spec, TimestampMs start, WindowResult&
   const WindowSpec& s = specs_[spec];
   const TimestampMs end = start + s.size;
   Merge& m = merge_;
-  m.lines = m.items = m.orders = 0;
-  m.revenue = 0;
-  m.customers.clear();
+  m.totals.clear();
   auto& panes = store_.panes();
   for (auto it = panes.lower_bound(start); it != panes.end() && it->first < end; ++it) {
     const Aggregate& p = it->second;
-    m.lines += p.lines;
-    m.items += p.items;
-    m.orders += p.orders;
-    m.revenue += p.revenue;
-    m.customers.merge(p.customers);
+    m.totals.merge(p.totals);
     for (const auto& [id, agg] : p.products) {
       if (id >= m.products.size()) m.products.resize(directory_.products(), ProductAgg{-1, 0});
       ProductAgg& dst = m.products[id];
@@ -119,17 +113,17 @@ bool WindowAggregate::compute(std::size_t spec, TimestampMs start, WindowResult&
   }
   m.touched_products.clear();
   m.touched_categories.clear();
-  if (m.lines == 0) return false;
+  if (m.totals.lines == 0) return false;
 
   w.spec = spec;
   w.spec_name = s.name;
   w.start = start;
   w.end = end;
-  w.lines = m.lines;
-  w.items = m.items;
-  w.orders = m.orders;
-  w.revenue = m.revenue;
-  w.active_customers = m.customers.estimate();
+  w.lines = m.totals.lines;
+  w.items = m.totals.items;
+  w.orders = m.totals.orders;
+  w.revenue = m.totals.revenue;
+  w.active_customers = m.totals.customers.estimate();
 
   const ProductDirectory& names = directory_;
   auto by_revenue = [&names](const auto& a, const auto& b) {

@@ -2,19 +2,6 @@
 
 namespace orderpulse {
 
-void Aggregate::add(const Event& e, std::uint64_t customer_hash) {
-  const Cents rev = e.revenue();
-  ++lines;
-  items += e.quantity;
-  orders += e.line == 1 ? 1 : 0;
-  revenue += rev;
-  customers.add(customer_hash);
-  ProductAgg& p = products[e.product_ref];
-  p.revenue += rev;
-  p.items += e.quantity;
-  categories[e.category_ref] += rev;
-}
-
 void Totals::add(const Event& e, std::uint64_t customer_hash) {
   ++lines;
   items += e.quantity;
@@ -23,26 +10,26 @@ void Totals::add(const Event& e, std::uint64_t customer_hash) {
   customers.add(customer_hash);
 }
 
-void Aggregate::merge(const Aggregate& other) {
+void Totals::merge(const Totals& other) {
   lines += other.lines;
   items += other.items;
   orders += other.orders;
   revenue += other.revenue;
   customers.merge(other.customers);
-  for (const auto& [id, agg] : other.products) {
-    ProductAgg& p = products[id];
-    p.revenue += agg.revenue;
-    p.items += agg.items;
-  }
-  for (const auto& [id, rev] : other.categories) categories[id] += rev;
 }
 
-void Aggregate::clear() {
+void Totals::clear() {
   lines = items = orders = 0;
   revenue = 0;
   customers.clear();
-  products.clear();
-  categories.clear();
+}
+
+void Aggregate::add(const Event& e, std::uint64_t customer_hash) {
+  totals.add(e, customer_hash);
+  ProductAgg& p = products[e.product_ref];
+  p.revenue += e.revenue();
+  p.items += e.quantity;
+  categories[e.category_ref] += e.revenue();
 }
 
 Aggregate& PaneStore::pane_for(TimestampMs t) {

@@ -45,9 +45,7 @@ class WindowAggregate final : public Operator {
   // Merging a window's panes: dense by product / category id with the list of ids touched, so a
   // merge costs the panes' sizes and never reallocates (hash maps would be freed and regrown).
   struct Merge {
-    std::int64_t lines = 0, items = 0, orders = 0;
-    Cents revenue = 0;
-    HyperLogLog customers;
+    Totals totals;
     std::vector<ProductAgg> products;
     std::vector<Cents> categories;
     std::vector<std::uint32_t> touched_products, touched_categories;

@@ -21,28 +21,25 @@ struct ProductAgg {
   std::int64_t items = 0;
 };
 
-// The aggregate of a set of order lines: a pane, a window being merged, or the running totals.
-struct Aggregate {
-  std::int64_t lines = 0;
-  std::int64_t items = 0;
-  std::int64_t orders = 0;
-  Cents revenue = 0;
-  HyperLogLog customers;
-  absl::flat_hash_map<std::uint32_t, ProductAgg> products;
-  absl::flat_hash_map<std::uint32_t, Cents> categories;
-
-  void add(const Event& e, std::uint64_t customer_hash);
-  void merge(const Aggregate& other);
-  void clear();
-};
-
-// Running totals since start: the counters and the customer sketch, no per-product detail.
+// Counters and the customer sketch of a set of order lines: part of a pane, of a window being
+// merged, and the running totals since start.
 struct Totals {
   std::int64_t lines = 0;
   std::int64_t items = 0;
   std::int64_t orders = 0;
   Cents revenue = 0;
   HyperLogLog customers;
+
+  void add(const Event& e, std::uint64_t customer_hash);
+  void merge(const Totals& other);
+  void clear();
+};
+
+// A pane: its totals plus revenue per product and per category (by ProductDirectory ids).
+struct Aggregate {
+  Totals totals;
+  absl::flat_hash_map<std::uint32_t, ProductAgg> products;
+  absl::flat_hash_map<std::uint32_t, Cents> categories;
 
   void add(const Event& e, std::uint64_t customer_hash);
 };
