@@ -81,10 +81,13 @@ int run_serve(const ServeOptions& opt) {
     asio::post(io, [&] { builder.close(); });
   });
   std::thread network([&] { io.run(); });
+  // A real snapshot (server time, configured windows) before the first batch.
+  live.after_batch(engine, wall_clock_ms(), true);
   ready = true;
 
   // The engine loop: a batch every trigger interval, or sooner when max_batch_size is reached.
   using Clock = std::chrono::steady_clock;
+  const auto started = Clock::now();
   const auto trigger = std::chrono::milliseconds(config.trigger_interval);
   auto spare = std::make_unique<EventBatch>();
   auto last_start = Clock::now();
@@ -126,7 +129,9 @@ int run_serve(const ServeOptions& opt) {
   network.join();
   if (failure) std::rethrow_exception(failure);
   files.flush();
-  write_summary(opt.output_dir + "/summary.json", make_summary(engine, RunInfo{}));
+  write_summary(opt.output_dir + "/summary.json",
+                make_summary(engine, RunInfo{std::chrono::duration<double>(Clock::now() - started).count(),
+                                             ingest_probe.blank_lines.load(), ingest_probe.bytes.load()}));
   const EngineStats& s = engine.stats();
   spdlog::info("stopped: {} read, {} accepted, {} rejected, {} late, {} duplicate, {} windows", s.read, s.accepted,
                s.rejected, s.late, s.duplicate, s.windows_emitted);

@@ -42,11 +42,18 @@ class SocketSource::Connection : public std::enable_shared_from_this<Connection>
   static constexpr std::size_t kChunk = 64 * 1024;
 
   struct Line {
-    std::size_t offset;  // in buf_, or npos for text_ (a kept prefix)
+    std::size_t offset;  // in buf_, or in prefixes_ for an over-long line (flag too_long)
     std::size_t length;
     std::uint64_t number;
     RecordFlag flag;
   };
+
+  // Keeps the first bytes of an over-long line for the ledger; the line itself is not buffered.
+  void add_too_long(std::string_view head, std::uint64_t number) {
+    head = head.substr(0, RecordReader::kLedgerPrefix);
+    lines_.push_back({prefixes_.size(), head.size(), number, RecordFlag::too_long});
+    prefixes_.append(head);
+  }
 
   void on_read(boost::system::error_code ec, std::size_t n) {
     if (ec) {
@@ -56,6 +63,7 @@ class SocketSource::Connection : public std::enable_shared_from_this<Connection>
     server_.probe_.bytes += n;
     const std::size_t end = used_ + n;
     lines_.clear();
+    prefixes_.clear();
     std::size_t start = 0;
     std::size_t scan = used_;
     while (true) {
@@ -63,15 +71,16 @@ class SocketSource::Connection : public std::enable_shared_from_this<Connection>
       if (!hit) break;
       const std::size_t nl = static_cast<std::size_t>(static_cast<const char*>(hit) - buf_.data());
       if (skipping_) {
-        lines_.push_back({std::string::npos, prefix_.size(), skip_line_, RecordFlag::too_long});
+        add_too_long(skip_prefix_, skip_line_);
         skipping_ = false;
       } else {
         std::size_t len = nl - start;
         if (len > 0 && buf_[start + len - 1] == '\r') --len;
         if (len > server_.max_line_) {
-          prefix_.assign(buf_.data() + start, RecordReader::kLedgerPrefix);
-          lines_.push_back({std::string::npos, prefix_.size(), line_, RecordFlag::too_long});
-        } else if (!is_blank(start, len)) {
+          add_too_long(std::string_view(buf_.data() + start, len), line_);
+        } else if (is_blank(start, len)) {
+          ++server_.probe_.blank_lines;
+        } else {
           lines_.push_back({start, len, line_, RecordFlag::none});
         }
       }
@@ -81,7 +90,7 @@ class SocketSource::Connection : public std::enable_shared_from_this<Connection>
     // The unfinished tail: keep it, or start skipping when it is already too long.
     const std::size_t tail = end - start;
     if (!skipping_ && tail > server_.max_line_) {
-      prefix_.assign(buf_.data() + start, RecordReader::kLedgerPrefix);
+      skip_prefix_.assign(buf_.data() + start, RecordReader::kLedgerPrefix);
       skipping_ = true;
       skip_line_ = line_;
       start = end;
@@ -111,8 +120,8 @@ class SocketSource::Connection : public std::enable_shared_from_this<Connection>
     return server_.builder_.append([this](EventBatch& batch) {
       batch.pin(origin_);
       for (const Line& l : lines_) {
-        const std::string_view text = l.offset == std::string::npos ? std::string_view(prefix_).substr(0, l.length)
-                                                                    : std::string_view(buf_.data() + l.offset, l.length);
+        const std::string_view text = l.flag == RecordFlag::too_long ? std::string_view(prefixes_).substr(l.offset, l.length)
+                                                                     : std::string_view(buf_.data() + l.offset, l.length);
         batch.add(text, l.number, origin_.get(), RecordFormat{}, l.flag);
       }
     });
@@ -121,8 +130,9 @@ class SocketSource::Connection : public std::enable_shared_from_this<Connection>
   // The client went away: a partial last line is `truncated` (or `line_too_long`).
   void finish() {
     lines_.clear();
+    prefixes_.clear();
     if (skipping_) {
-      lines_.push_back({std::string::npos, prefix_.size(), skip_line_, RecordFlag::too_long});
+      add_too_long(skip_prefix_, skip_line_);
     } else if (used_ > 0) {
       std::size_t len = used_;
       if (buf_[len - 1] == '\r') --len;
@@ -141,7 +151,8 @@ class SocketSource::Connection : public std::enable_shared_from_this<Connection>
   std::uint64_t line_ = 1;
   bool skipping_ = false;
   std::uint64_t skip_line_ = 0;
-  std::string prefix_;
+  std::string skip_prefix_;  // head of the over-long line being skipped across reads
+  std::string prefixes_;     // heads of the over-long lines of the current read
   std::vector<Line> lines_;
 };
 

@@ -72,14 +72,15 @@ void WsSession::send(const FeedMessage& m) {
   if (m.channel == FeedChannel::metrics) {
     // Coalesce: a metrics update still waiting (not the one being written) is replaced.
     for (std::size_t i = writing_ ? 1 : 0; i < queue_.size(); ++i) {
-      if (queue_[i].channel == FeedChannel::metrics) {
-        queue_[i] = m;
+      if (queue_[i].message.channel == FeedChannel::metrics) {
+        queue_[i].message = m;
         return;
       }
     }
   }
-  queue_.push_back(m);
-  if (queue_.size() > hub_.max_queue()) {
+  const auto now = std::chrono::steady_clock::now();
+  queue_.push_back({m, now});
+  if (queue_.size() > hub_.max_queue() || now - queue_.front().since > hub_.max_wait()) {
     ++hub_.probe().slow_disconnects;
     spdlog::warn("feed: disconnecting a client {} messages behind", queue_.size());
     close();
@@ -90,7 +91,7 @@ void WsSession::send(const FeedMessage& m) {
 
 void WsSession::do_write() {
   writing_ = true;
-  ws_.async_write(asio::buffer(*queue_.front().text), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+  ws_.async_write(asio::buffer(*queue_.front().message.text), [self = shared_from_this()](beast::error_code ec, std::size_t) {
     if (ec || self->closed_) {
       self->writing_ = false;
       self->close();

@@ -4,6 +4,7 @@
 // A message is serialized once and shared by every session; nothing is locked while sending.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -33,10 +34,13 @@ class WsSession;
 
 class FeedHub {
  public:
-  // A session queue above max_queue messages (metrics are coalesced, so these are windows and
-  // alerts it did not take) means the client is too far behind: it is disconnected.
-  FeedHub(asio::io_context& io, FeedProbe& probe, std::size_t max_queue = 512)
-      : io_(io), probe_(probe), max_queue_(max_queue) {}
+  // A client is too far behind, and is disconnected, when the oldest message waiting for it has
+  // waited longer than max_wait, or when more than max_queue messages wait (metrics are
+  // coalesced, so these are windows and alerts). A burst a reading client drains at once — a
+  // backfill finalizing a thousand windows in one batch — is neither.
+  FeedHub(asio::io_context& io, FeedProbe& probe, std::size_t max_queue = 20'000,
+          std::chrono::milliseconds max_wait = std::chrono::seconds(5))
+      : io_(io), probe_(probe), max_queue_(max_queue), max_wait_(max_wait) {}
 
   void publish(FeedMessage message);
 
@@ -46,11 +50,13 @@ class FeedHub {
   void close_all();
   FeedProbe& probe() { return probe_; }
   std::size_t max_queue() const { return max_queue_; }
+  std::chrono::milliseconds max_wait() const { return max_wait_; }
 
  private:
   asio::io_context& io_;
   FeedProbe& probe_;
   std::size_t max_queue_;
+  std::chrono::milliseconds max_wait_;
   std::unordered_map<WsSession*, std::weak_ptr<WsSession>> sessions_;
   bool closed_ = false;
 };
@@ -78,7 +84,11 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   unsigned channels_;
   std::shared_ptr<const std::string> first_;  // the snapshot, sent right after the handshake
   beast::flat_buffer read_buf_;
-  std::deque<FeedMessage> queue_;
+  struct Queued {
+    FeedMessage message;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::deque<Queued> queue_;
   bool writing_ = false;
   bool joined_ = false;
   bool closed_ = false;
