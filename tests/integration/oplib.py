@@ -213,10 +213,8 @@ def first_diff(a, b):
     return f"{len(la)} vs {len(lb)} lines"
 
 
-class BatchResult:
-    def __init__(self, proc, out_dir):
-        self.proc = proc
-        self.out_dir = Path(out_dir)
+class OutputFiles:
+    """The result files of an output directory (batch mode and the server write the same ones)."""
 
     @property
     def windows_path(self):
@@ -229,6 +227,12 @@ class BatchResult:
     @property
     def summary_path(self):
         return self.out_dir / "summary.json"
+
+
+class BatchResult(OutputFiles):
+    def __init__(self, proc, out_dir):
+        self.proc = proc
+        self.out_dir = Path(out_dir)
 
     def windows_bytes(self):
         return self.windows_path.read_bytes()

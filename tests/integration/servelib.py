@@ -180,7 +180,7 @@ LISTEN_RE = {
 }
 
 
-class Server:
+class Server(oplib.OutputFiles):
     """`orderpulse serve` in a directory of its own. Use as a context manager (always killed)."""
 
     def __init__(self, ctx, workdir=None, config=None, catalog=None, ingest="127.0.0.1:0", http_addr="127.0.0.1:0",
@@ -338,19 +338,7 @@ class Server:
             return d if r == n else None
         return wait_until(what or f"/api/snapshot counters.read == {n}", probe, timeout, interval=0.05)
 
-    # ---- outputs
-    @property
-    def windows_path(self):
-        return self.out_dir / "windows.jsonl"
-
-    @property
-    def dropped_path(self):
-        return self.out_dir / "dropped.jsonl"
-
-    @property
-    def summary_path(self):
-        return self.out_dir / "summary.json"
-
+    # ---- outputs (paths from oplib.OutputFiles)
     def summary(self, chk=None):
         return read_serve_summary(self.summary_path, chk)
 
