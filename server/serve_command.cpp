@@ -66,6 +66,8 @@ int run_serve(const ServeOptions& opt) {
     throw std::runtime_error("cannot listen for http on " + to_string(http_ep) + ": " + e.code().message());
   }
   builder.set_on_space([&] { asio::post(io, [&] { ingest->resume(); }); });
+  // A real snapshot (server time, configured windows) before anyone can connect.
+  live.after_batch(engine, wall_clock_ms(), true);
   ingest->start();
   http->start();
   spdlog::info("ingest listening on {}", to_string(ingest->local_endpoint()));
@@ -81,8 +83,6 @@ int run_serve(const ServeOptions& opt) {
     asio::post(io, [&] { builder.close(); });
   });
   std::thread network([&] { io.run(); });
-  // A real snapshot (server time, configured windows) before the first batch.
-  live.after_batch(engine, wall_clock_ms(), true);
   ready = true;
 
   // The engine loop: a batch every trigger interval, or sooner when max_batch_size is reached.
