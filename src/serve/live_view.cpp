@@ -29,18 +29,7 @@ std::shared_ptr<const std::string> message(std::string_view type, const std::str
 }  // namespace
 
 LiveView::LiveView(const Config& config, FeedHub& hub) : hub_(hub) {
-  std::string names;
-  for (const auto& w : config.windows) {
-    spec_names_.push_back(w.name);
-    if (!names.empty()) names.push_back(',');
-    append_json_string(names, w.name);
-  }
-  // Before the first batch, the snapshot is an empty state.
-  snapshot_ = message("snapshot", "{\"server_time\":null,\"watermark\":null,\"watermark_lag_seconds\":null,\"windows\":[" +
-                                      names + "],\"totals\":{\"lines\":0,\"items\":0,\"orders\":0,\"revenue\":0.00,\"active_customers\":0},"
-                                  "\"counters\":{\"read\":0,\"accepted\":0,\"rejected\":0,\"late\":0,\"duplicate\":0,"
-                                  "\"dropped_by_reason\":{}},\"records_per_second\":0,\"batches\":0,\"open_windows\":[],"
-                                  "\"recent_windows\":[]}");
+  for (const auto& w : config.windows) spec_names_.push_back(w.name);
 }
 
 void LiveView::on_window(const WindowResult& window) { batch_windows_.push_back(window); }
@@ -125,7 +114,7 @@ void LiveView::after_batch(Engine& engine, TimestampMs wall_now, bool changed) {
     if (recent_.size() > kRecentWindows) recent_.pop_front();
   }
   batch_windows_.clear();
-  if (!changed && snapshot_ && engine.stats().batches > 0) return;
+  if (!changed && snapshot_) return;
 
   const std::vector<WindowResult> open = engine.open_windows();
   std::string state = "{";

@@ -31,7 +31,7 @@ class LiveView final : public ResultSink {
   // The windows that became final in the last batch.
   const std::vector<WindowResult>& batch_windows() const { return batch_windows_; }
 
-  // Any thread.
+  // Any thread; null until the first after_batch (the server calls it before listening).
   std::shared_ptr<const std::string> snapshot() const;
 
  private:
