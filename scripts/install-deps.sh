@@ -10,6 +10,8 @@ for p in "${wanted[@]}"; do
     missing+=("$p")
   fi
 done
+# npm ships inside NodeSource's nodejs but is a separate package in Debian's.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "install-deps: installing ${missing[*]}" >&2
 sudo=""
