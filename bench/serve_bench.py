@@ -84,11 +84,6 @@ def batch_reference(bin_dir, path, records):
     return {"seconds": round(elapsed, 3), "records_per_second": round(records / elapsed)}
 
 
-def iso_now():
-    t = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % int(t % 1 * 1000)
-
-
 def latency(bin_dir, rate, seconds):
     with tempfile.TemporaryDirectory() as tmp:
         proc, ingest, http = start_server(bin_dir, tmp)
@@ -96,30 +91,36 @@ def latency(bin_dir, rate, seconds):
         arrivals = []  # (counters.read, arrival time)
         done = threading.Event()
 
+        # Every 1 ms slice is built before the clock starts, so the sender does little more than
+        # sendall and the measuring client stays light (its GIL would otherwise delay the
+        # listener). Event times are the planned send times: live, never late.
+        per_ms = rate / 1000.0
+        t_base = time.time()
+        slices = []
+        n = 0
+        for ms in range(int(seconds * 1000)):
+            due = int((ms + 1) * per_ms)
+            ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t_base + ms / 1000)) + ".%03dZ" % ((t_base * 1000 + ms) % 1000)
+            lines = []
+            while n < due:
+                n += 1
+                lines.append('{"order_id":"L%d","customer_id":"c%d","product_id":"p%d","unit_price":9.99,'
+                             '"event_time":"%s"}\n' % (n, n % 5000, n % 500, ts))
+            slices.append((n, "".join(lines).encode()))
+
         def sender():
             sock = socket.create_connection(ingest)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # measure the server, not Nagle
-            per_ms = rate / 1000.0
             start = time.monotonic()
-            sent = 0
-            n = 0
-            while not done.is_set():
-                now = time.monotonic()
-                if now - start >= seconds:
+            for ms, (count, data) in enumerate(slices):
+                if done.is_set():
                     break
-                due = int((now - start) * 1000 * per_ms) + 1
-                if due <= sent:
-                    time.sleep(0.0005)
-                    continue
-                ts = iso_now()
-                lines = []
-                for _ in range(due - sent):
-                    n += 1
-                    lines.append('{"order_id":"L%d","customer_id":"c%d","product_id":"p%d","unit_price":9.99,'
-                                 '"event_time":"%s"}\n' % (n, n % 5000, n % 500, ts))
-                sock.sendall("".join(lines).encode())
-                sent = due
-                sends.append((sent, time.monotonic()))
+                delay = start + ms / 1000 - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                if data:
+                    sock.sendall(data)
+                    sends.append((count, time.monotonic()))
             sock.close()
 
         async def listener():
