@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "orderpulse/engine/batch_builder.h"
 #include "orderpulse/engine/engine.h"
+#include "orderpulse/engine/parse_stage.h"
 #include "orderpulse/ingest/socket_source.h"
 #include "orderpulse/serve/http_server.h"
 #include "orderpulse/serve/live_view.h"
@@ -85,25 +86,28 @@ int run_serve(const ServeOptions& opt) {
   std::thread network([&] { io.run(); });
   ready = true;
 
-  // The engine loop: a batch every trigger interval, or sooner when max_batch_size is reached.
+  // The engine loop. The parse stage's thread takes a batch from the builder every trigger
+  // interval (or as soon as it is full) and parses it while this thread runs the operators on the
+  // previous one. Empty batches still come through: they are the ticks that refresh the feed.
   using Clock = std::chrono::steady_clock;
   const auto started = Clock::now();
   const auto trigger = std::chrono::milliseconds(config.trigger_interval);
-  auto spare = std::make_unique<EventBatch>();
-  auto last_start = Clock::now();
-  auto last_publish = last_start;
+  auto last_take = started;
+  auto last_start = started;
+  auto last_publish = started;
   std::exception_ptr failure;
   try {
-    while (true) {
-      auto batch = builder.take(last_start + trigger, std::move(spare));
+    ParseStage stage([&](std::unique_ptr<EventBatch>& b) {
+      b = builder.take(last_take + trigger, std::move(b));
+      last_take = Clock::now();
+      return !(b->empty() && builder.closed());
+    }, /*depth=*/2);
+    while (auto batch = stage.next()) {
       const auto start = Clock::now();
       const double interval = std::chrono::duration<double>(start - last_start).count();
       last_start = start;
       const bool had_records = !batch->empty();
-      if (had_records) {
-        batch->seal();
-        engine.process(*batch);
-      }
+      if (had_records) engine.process(*batch);
       const auto done = Clock::now();
       const TimestampMs now_ms = wall_clock_ms();
       const bool changed = had_records || done - last_publish >= std::chrono::seconds(1);
@@ -112,11 +116,11 @@ int run_serve(const ServeOptions& opt) {
                            now_ms);
       live.after_batch(engine, now_ms, changed);
       if (changed) last_publish = done;
-      spare = std::move(batch);
-      if (!had_records && builder.closed()) break;
+      stage.recycle(std::move(batch));
     }
   } catch (...) {
     failure = std::current_exception();
+    builder.close();
   }
 
   ready = false;
