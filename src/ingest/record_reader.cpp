@@ -9,7 +9,9 @@
 
 namespace orderpulse {
 namespace {
-constexpr std::size_t kReadChunk = 1 << 20;
+// Small reads keep what was just read in the cache for the framing and copying that follow; one
+// large read() into a cold buffer costs several times more in the kernel's copy.
+constexpr std::size_t kReadChunk = 128 << 10;
 }
 
 RecordReader::RecordReader(int fd, Framing framing, std::size_t max_record_bytes,
@@ -17,7 +19,7 @@ RecordReader::RecordReader(int fd, Framing framing, std::size_t max_record_bytes
     : fd_(fd),
       framing_(framing),
       max_record_(max_record_bytes),
-      buf_(std::max<std::size_t>(4 * kReadChunk, std::min<std::size_t>(max_record_bytes, 64 << 20) + 2 * kReadChunk)),
+      buf_(std::min<std::size_t>(max_record_bytes, 64 << 20) + 4 * kReadChunk),
       at_stream_start_(start_offset == 0),
       offset_(start_offset),
       line_(start_line) {}
@@ -32,7 +34,7 @@ bool RecordReader::fill() {
   }
   if (buf_.size() - end_ < kReadChunk) buf_.resize(end_ + kReadChunk);
   while (true) {
-    ssize_t n = ::read(fd_, buf_.data() + end_, buf_.size() - end_);
+    ssize_t n = ::read(fd_, buf_.data() + end_, std::min(buf_.size() - end_, kReadChunk));
     if (n < 0) {
       if (errno == EINTR) continue;
       throw std::system_error(errno, std::generic_category(), "read");
