@@ -70,12 +70,14 @@ class Ctx:
             self._tmp.cleanup()
 
 
-def parse_args(description):
+def parse_args(description, extra=None):
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--bin-dir", default=os.environ.get("ORDERPULSE_BIN_DIR", str(REPO / "build" / "release")),
                     help="directory holding orderpulse and orderpulse-sim")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
     ap.add_argument("--only", action="append", default=[], help="run only cases whose name contains this")
+    if extra:
+        extra(ap)
     return ap.parse_args()
 
 
@@ -118,11 +120,15 @@ class Check:
             raise Failures(self.messages + extra)
 
 
-def run_cases(description, cases):
-    """Runs each case(ctx) in order; prints PASS/FAIL lines; exits 0 only if all passed."""
-    args = parse_args(description)
+def run_cases(description, cases, extra_args=None, cleanup=None):
+    """Runs each case(ctx) in order (ctx.args holds the parsed arguments); prints PASS/FAIL per
+    case and a closing "N passed, M failed"; exits 1 when any case failed (or none ran).
+    cleanup() runs after every case and at the end (the server tests kill what a case started)."""
+    args = parse_args(description, extra_args)
     ctx = Ctx(args.bin_dir, keep=args.keep)
-    failed = []
+    ctx.args = args
+    passed, failed = [], []
+    t_all = time.monotonic()
     try:
         for case in cases:
             name = case.__name__
@@ -130,30 +136,33 @@ def run_cases(description, cases):
                 continue
             t0 = time.monotonic()
             print(f"--- {name}", flush=True)
+            ok = False
             try:
                 case(ctx)
+                ok = True
             except Failures as f:
-                failed.append(name)
                 for m in f.messages:
                     print(f"    FAIL: {m}")
             except AssertionError as e:
-                failed.append(name)
                 print(f"    FAIL: {e}")
             except subprocess.TimeoutExpired as e:
-                failed.append(name)
                 print(f"    FAIL: timed out after {e.timeout}s: {e.cmd}")
             except Exception:  # noqa: BLE001 - report and go on with the next case
-                failed.append(name)
                 print("    ERROR:\n" + traceback.format_exc())
-            status = "FAIL" if failed and failed[-1] == name else "PASS"
-            print(f"{status} {name} ({time.monotonic() - t0:.1f}s)", flush=True)
+            finally:
+                if cleanup:
+                    cleanup()
+            (passed if ok else failed).append(name)
+            print(f"{'PASS' if ok else 'FAIL'} {name} ({time.monotonic() - t0:.1f}s)", flush=True)
     finally:
+        if cleanup:
+            cleanup()
         ctx.close()
     if failed:
-        print(f"{len(failed)} case(s) failed: {', '.join(failed)}")
-        sys.exit(1)
-    print("all cases passed")
-    sys.exit(0)
+        print(f"failed: {', '.join(failed)}")
+    print(f"(total {time.monotonic() - t_all:.1f}s)")
+    print(f"{len(passed)} passed, {len(failed)} failed", flush=True)
+    sys.exit(1 if failed or not passed else 0)
 
 
 # --------------------------------------------------------------------------------------------

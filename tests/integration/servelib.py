@@ -39,57 +39,9 @@ from oplib import Failures, FormError
 # --------------------------------------------------------------------------------------------
 
 
-def parse_args(description, extra=None):
-    ap = argparse.ArgumentParser(description=description)
-    ap.add_argument("--bin-dir", default=os.environ.get("ORDERPULSE_BIN_DIR", str(oplib.REPO / "build" / "release")),
-                    help="directory holding orderpulse and orderpulse-sim")
-    ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
-    ap.add_argument("--only", action="append", default=[], help="run only cases whose name contains this")
-    if extra:
-        extra(ap)
-    return ap.parse_args()
-
-
 def run_cases(description, cases, extra_args=None):
-    """Runs each case(ctx) in order (ctx.args holds the parsed arguments); prints PASS/FAIL per
-    case and a closing "N passed, M failed"; exits 1 when any case failed (or none ran)."""
-    args = parse_args(description, extra_args)
-    ctx = oplib.Ctx(args.bin_dir, keep=args.keep)
-    ctx.args = args
-    passed, failed = [], []
-    t_all = time.monotonic()
-    try:
-        for case in cases:
-            name = case.__name__
-            if args.only and not any(o in name for o in args.only):
-                continue
-            t0 = time.monotonic()
-            print(f"--- {name}", flush=True)
-            ok = False
-            try:
-                case(ctx)
-                ok = True
-            except Failures as f:
-                for m in f.messages:
-                    print(f"    FAIL: {m}")
-            except AssertionError as e:
-                print(f"    FAIL: {e}")
-            except subprocess.TimeoutExpired as e:
-                print(f"    FAIL: timed out after {e.timeout}s: {e.cmd}")
-            except Exception:  # noqa: BLE001 - report and go on with the next case
-                print("    ERROR:\n" + traceback.format_exc())
-            finally:
-                kill_all()  # nothing a case started survives it
-            (passed if ok else failed).append(name)
-            print(f"{'PASS' if ok else 'FAIL'} {name} ({time.monotonic() - t0:.1f}s)", flush=True)
-    finally:
-        kill_all()
-        ctx.close()
-    if failed:
-        print(f"failed: {', '.join(failed)}")
-    print(f"(total {time.monotonic() - t_all:.1f}s)")
-    print(f"{len(passed)} passed, {len(failed)} failed", flush=True)
-    sys.exit(1 if failed or not passed else 0)
+    """oplib.run_cases, killing every process a case started when it ends."""
+    oplib.run_cases(description, cases, extra_args, cleanup=kill_all)
 
 
 # --------------------------------------------------------------------------------------------
