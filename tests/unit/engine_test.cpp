@@ -141,3 +141,58 @@ TEST(Engine, ConservationOfRecords) {
 
 }  // namespace
 }  // namespace orderpulse
+
+namespace orderpulse {
+namespace {
+
+TEST(Engine, CatalogFillsCategoriesAndTracksStock) {
+  const std::string path = ::testing::TempDir() + "/catalog_test.csv";
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    std::fputs("product_id,category,stock,reorder_level\r\npA,toys,10,2\n\"pB\",\"home, garden\",5,1\npC,,7,1\n", f);
+    std::fclose(f);
+  }
+  auto catalog = std::make_shared<const Catalog>(Catalog::load_csv(path));
+  ASSERT_EQ(catalog->size(), 3u);
+  Engine engine(Config::parse_json(R"({"windows":[{"size":"1m"}]})", "t"), catalog);
+  test::Collected out;
+  engine.add_sink(out);
+  EventBatch batch;
+  for (const auto& line : {test::order_line("o1", 1, "c", "pA", "1", "2024-01-01T10:00:00Z", 3),
+                           test::order_line("o2", 1, "c", "pB", "2", "2024-01-01T10:00:01Z", 2),
+                           test::order_line("o3", 1, "c", "pC", "4", "2024-01-01T10:00:02Z"),
+                           test::order_line("o4", 1, "c", "pZ", "8", "2024-01-01T10:00:03Z"),
+                           test::order_line("o1", 1, "c", "pA", "1", "2024-01-01T10:00:04Z", 3)})  // duplicate
+    batch.add(line, 1, &test::test_origin(), {});
+  batch.seal();
+  engine.process(batch);
+  engine.finish();
+  EXPECT_EQ(engine.enrichment().stock("pA"), 7);  // the duplicate does not sell again
+  EXPECT_EQ(engine.enrichment().stock("pB"), 3);
+  EXPECT_EQ(engine.enrichment().stock("pC"), 6);
+  EXPECT_EQ(engine.enrichment().stock("pZ"), std::nullopt);  // not in the catalog
+  ASSERT_EQ(out.windows.size(), 1u);
+  EXPECT_NE(out.windows[0].find(
+                R"("categories":[{"category":"unknown","revenue":12.00},{"category":"home, garden","revenue":4.00},{"category":"toys","revenue":3.00}])"),
+            std::string::npos)
+      << out.windows[0];
+  std::remove(path.c_str());
+}
+
+TEST(Catalog, BadRowsAreOneLineErrors) {
+  const std::string path = ::testing::TempDir() + "/catalog_bad.csv";
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  std::fputs("product_id,category,stock\npA,toys,ten\n", f);
+  std::fclose(f);
+  try {
+    Catalog::load_csv(path);
+    FAIL() << "bad stock accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(":2: bad stock 'ten'"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(Catalog::load_csv(path + ".missing"), std::runtime_error);
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace orderpulse
