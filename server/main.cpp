@@ -9,16 +9,9 @@
 #include <exception>
 
 #include "commands.h"
+#include "orderpulse/common/cli.h"
 #include "orderpulse/config/config.h"
 
-namespace {
-
-int fail(int code, const std::string& message) {
-  std::fprintf(stderr, "orderpulse: %s\n", message.c_str());
-  return code;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace orderpulse;
@@ -49,17 +42,7 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--http", serve.http, "HTTP address HOST:PORT for /, /ws, /metrics (port 0: any free port)")->capture_default_str();
   serve_cmd->add_option("-o,--output-dir", serve.output_dir, "Directory for windows.jsonl, dropped.jsonl, summary.json")->capture_default_str();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    return fail(2, std::string(e.what()) + " (see --help)");
-  }
+  if (auto code = cli_parse(app, "orderpulse", argc, argv)) return *code;
 
   try {
     if (batch_cmd->parsed()) {
@@ -68,9 +51,9 @@ int main(int argc, char** argv) {
     }
     if (serve_cmd->parsed()) return run_serve(serve);
   } catch (const ConfigError& e) {
-    return fail(2, e.what());
+    return cli_fail("orderpulse", kExitUsage, e.what());
   } catch (const std::exception& e) {
-    return fail(1, e.what());
+    return cli_fail("orderpulse", kExitRuntime, e.what());
   }
   return 0;
 }

@@ -12,6 +12,7 @@
 #include "generator.h"
 #include "live.h"
 #include "olist.h"
+#include "orderpulse/common/cli.h"
 #include "orderpulse/common/time.h"
 #include "output.h"
 #include "replay.h"
@@ -21,8 +22,7 @@ namespace {
 using namespace orderpulse;
 using namespace orderpulse::sim;
 
-constexpr int kExitRuntime = 1;
-constexpr int kExitUsage = 2;
+constexpr const char* kProgram = "orderpulse-sim";
 
 // Raw option texts: numbers and durations are parsed by us, not CLI11, because CLI11 accepts
 // "-1" for unsigned options and reads "010" as octal.
@@ -207,14 +207,6 @@ void add_olist(CLI::App& app, OlistOptions& o, std::string& format) {
       "Olist has no stock levels: the catalog's stock is synthesized as 100 + 2 x items sold.");
 }
 
-std::string one_line(std::string s) {
-  for (char& c : s) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  while (!s.empty() && s.back() == ' ') s.pop_back();
-  return s;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -228,16 +220,7 @@ int main(int argc, char** argv) {
   add_generate(app, gen_args);
   add_replay(app, replay_args);
   add_olist(app, olist_opts, olist_format);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "orderpulse-sim: %s (see --help)\n", one_line(e.what()).c_str());
-    return kExitUsage;
-  }
+  if (auto code = cli_parse(app, kProgram, argc, argv)) return *code;
   try {
     if (app.got_subcommand("generate")) {
       check_destination(gen_args);
@@ -259,14 +242,9 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", report.c_str());
     }
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "orderpulse-sim: %s (see --help)\n", one_line(e.what()).c_str());
-    return kExitUsage;
-  } catch (const RunFailure& e) {
-    std::fprintf(stderr, "orderpulse-sim: %s\n", one_line(e.what()).c_str());
-    return kExitRuntime;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "orderpulse-sim: %s\n", one_line(e.what()).c_str());
-    return kExitRuntime;
+    return cli_fail(kProgram, kExitUsage, std::string(e.what()) + " (see --help)");
+  } catch (const std::exception& e) {  // RunFailure and anything unexpected
+    return cli_fail(kProgram, kExitRuntime, e.what());
   }
   return 0;
 }

@@ -103,7 +103,6 @@ class SocketSource::Connection : public std::enable_shared_from_this<Connection>
     if (space) {
       do_read();
     } else {
-      ++server_.probe_.pauses;
       server_.paused_.push_back(shared_from_this());
     }
   }

@@ -21,7 +21,6 @@ struct IngestProbe {
   std::atomic<std::uint64_t> connections_open{0};
   std::atomic<std::uint64_t> connections_accepted{0};
   std::atomic<std::uint64_t> bytes{0};
-  std::atomic<std::uint64_t> pauses{0};
   std::atomic<std::uint64_t> blank_lines{0};
 };
 

@@ -22,8 +22,6 @@ class Admission final : public Operator {
   void on_batch(EventBatch& batch, Collector& out) override;
   void on_watermark(TimestampMs watermark, Collector& out) override;
 
-  std::size_t dedup_keys() const { return dedup_.size(); }
-
  private:
   DurationMs horizon_;
   SourceWatermarks& watermarks_;

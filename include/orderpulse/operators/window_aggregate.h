@@ -23,15 +23,11 @@ class WindowAggregate final : public Operator {
 
   // True when every window containing t is already final: a record at t can change nothing.
   bool all_windows_final(TimestampMs t) const;
-  TimestampMs finalized_watermark() const { return finalized_; }
-
   // Live partial values: for each spec, the open window holding the newest pane that ends first
   // (the current minute, the last ten minutes). Empty before any record.
   std::vector<WindowResult> open_windows();
 
   const Totals& totals() const { return totals_; }
-  const PaneStore& panes() const { return store_; }
-  std::size_t open_panes() const { return store_.panes().size(); }
 
  private:
   // Merges the panes of one window into `out`; false when the window holds no record.

@@ -36,7 +36,6 @@ class DedupSet {
   void evict_older_than(TimestampMs min_time);
 
   std::size_t size() const { return current_.size() + previous_.size(); }
-  std::size_t memory_bytes() const { return current_.memory_bytes() + previous_.memory_bytes(); }
 
  private:
   class Table {
@@ -50,7 +49,6 @@ class DedupSet {
     void clear();
     std::size_t size() const { return size_; }
     TimestampMs max_time() const { return max_time_; }
-    std::size_t memory_bytes() const { return slots_.capacity() * (sizeof(Slot) + sizeof(KeyRef)) + arena_.capacity(); }
 
    private:
     struct Slot {

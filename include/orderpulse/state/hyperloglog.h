@@ -23,11 +23,9 @@ class HyperLogLog {
   void merge(const HyperLogLog& other);
   std::uint64_t estimate() const;
   bool is_exact() const { return dense_.empty(); }
-  std::size_t memory_bytes() const { return exact_.capacity() * 8 + dense_.capacity(); }
   void clear();
 
-  // For checkpoints and tests: the raw state.
-  const std::vector<std::uint64_t>& exact_hashes() const { return exact_; }
+  // The dense registers (empty while exact); tests compare them across insertion orders.
   const std::vector<std::uint8_t>& registers() const { return dense_; }
 
  private:

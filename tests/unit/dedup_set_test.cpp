@@ -1,0 +1,53 @@
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "orderpulse/state/dedup_set.h"
+
+namespace orderpulse {
+namespace {
+
+bool seen(DedupSet& d, const std::string& id, std::int32_t line, TimestampMs t, TimestampMs min_time) {
+  return d.seen_or_insert(DedupSet::hash_key(id, line), id, line, t, min_time);
+}
+
+TEST(DedupSet, ExactKeysAcrossGenerations) {
+  DedupSet d;
+  EXPECT_FALSE(seen(d, "o1", 1, 100, kMinTime));
+  EXPECT_TRUE(seen(d, "o1", 1, 150, kMinTime));
+  EXPECT_FALSE(seen(d, "o1", 2, 100, kMinTime));   // another line of the same order
+  EXPECT_FALSE(seen(d, "o10", 1, 100, kMinTime));  // a longer id sharing the prefix
+  // Nothing is old enough yet: the previous generation is empty, so the first eviction only
+  // rotates; every key is still found.
+  d.evict_older_than(50);
+  EXPECT_TRUE(seen(d, "o1", 1, 200, 50));
+  EXPECT_FALSE(seen(d, "o2", 1, 300, 50));
+  EXPECT_EQ(d.size(), 4u);
+  // Keys at 100 are older than the horizon's start (150): not duplicates; refreshed at 400.
+  EXPECT_FALSE(seen(d, "o1", 1, 400, 150));
+  EXPECT_TRUE(seen(d, "o1", 1, 410, 150));
+  // Once every key of the older generation (max time 100) has expired, it is dropped whole.
+  d.evict_older_than(250);
+  EXPECT_EQ(d.size(), 2u);  // o2 (300) and the refreshed o1 (400) live on
+  EXPECT_TRUE(seen(d, "o2", 1, 500, 250));
+  EXPECT_TRUE(seen(d, "o1", 1, 500, 250));
+  EXPECT_FALSE(seen(d, "o10", 1, 500, 250));
+}
+
+TEST(DedupSet, MemoryFollowsTheHorizon) {
+  DedupSet d;
+  // One key per millisecond, a horizon of 10'000 ms, eviction every 1'000 ms.
+  std::size_t peak = 0;
+  for (TimestampMs t = 0; t < 200'000; ++t) {
+    const TimestampMs min_time = t - 10'000;
+    EXPECT_FALSE(seen(d, "o" + std::to_string(t), 1, t, min_time));
+    if (t % 1'000 == 0) d.evict_older_than(min_time);
+    peak = std::max(peak, d.size());
+  }
+  // Live keys span at most two generations of about horizon + eviction step each.
+  EXPECT_LE(peak, 2u * 11'000u + 1'000u);
+  EXPECT_GE(d.size(), 10'000u);
+}
+
+}  // namespace
+}  // namespace orderpulse
