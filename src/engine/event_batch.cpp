@@ -8,6 +8,7 @@ void EventBatch::clear() {
   events_.clear();
   owned_.clear();
   pins_.clear();
+  positions_.clear();
   parsed_ = false;
 }
 
@@ -24,6 +25,16 @@ void EventBatch::add(std::string_view text, std::uint64_t position, const Record
   // One byte of separation keeps simdjson from reading the next record as part of this one.
   arena_.push_back('\n');
   records_.push_back(r);
+}
+
+void EventBatch::note_position(const SourcePosition& p) {
+  for (SourcePosition& held : positions_) {
+    if (held.source_id == p.source_id) {
+      held = p;
+      return;
+    }
+  }
+  positions_.push_back(p);
 }
 
 void EventBatch::seal() { arena_.append(kPadding, '\0'); }

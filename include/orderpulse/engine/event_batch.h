@@ -31,6 +31,18 @@ struct RecordFormat {
 
 enum class RecordFlag : std::uint8_t { none, too_long, truncated };
 
+// How far a replayable source has been read once this batch is processed: the byte offset just past
+// its last record in the batch (blank lines and headers included), the line number there, and the
+// identity of the file, so a restart can tell a rotated or truncated file from the same one.
+struct SourcePosition {
+  std::uint32_t source_id = 0;
+  std::uint64_t offset = 0;
+  std::uint64_t line = 1;  // 1-based number of the next line
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+  bool operator==(const SourcePosition&) const = default;
+};
+
 struct RawRecord {
   std::uint32_t offset = 0;  // text position in the batch arena
   std::uint32_t length = 0;
@@ -57,6 +69,10 @@ class EventBatch {
   std::string_view text(const RawRecord& r) const { return {arena_.data() + r.offset, r.length}; }
   // Readable bytes from the record start, padding included (call after seal()).
   std::size_t capacity(const RawRecord& r) const { return arena_.size() - r.offset; }
+
+  // Records that `p.source_id` has been read up to `p` (replacing what this batch held for it).
+  void note_position(const SourcePosition& p);
+  const std::vector<SourcePosition>& positions() const { return positions_; }
 
   // Appends the padding; records must not be added afterwards until clear().
   void seal();
@@ -85,6 +101,7 @@ class EventBatch {
   std::vector<Event> events_;
   std::deque<std::string> owned_;
   std::vector<std::shared_ptr<const RecordOrigin>> pins_;
+  std::vector<SourcePosition> positions_;  // few: one per replayable source
   bool parsed_ = false;
 };
 
