@@ -67,6 +67,16 @@ Config Config::defaults() {
   return c;
 }
 
+std::vector<std::pair<std::string, std::string>> Config::result_settings() const {
+  std::string specs;
+  for (const auto& w : windows) specs += (specs.empty() ? "" : ",") + w.name;
+  return {{"watermark_delay", format_duration(watermark_delay)},
+          {"dedup_horizon", format_duration(effective_dedup_horizon())},
+          {"windows", specs},
+          {"top_n", std::to_string(top_n)},
+          {"max_line_bytes", std::to_string(max_line_bytes)}};
+}
+
 DurationMs Config::effective_dedup_horizon() const {
   if (dedup_horizon > 0) return dedup_horizon;
   DurationMs largest = 0;
@@ -103,6 +113,9 @@ Config Config::parse_json(std::string_view text, const std::string& origin) {
     } else if (key == "trigger_interval") {
       c.trigger_interval = duration_value(v, where);
       if (c.trigger_interval <= 0) throw ConfigError(where + " must be positive");
+    } else if (key == "checkpoint_interval") {
+      c.checkpoint_interval = duration_value(v, where);
+      if (c.checkpoint_interval <= 0) throw ConfigError(where + " must be positive");
     } else if (key == "max_line_bytes") {
       c.max_line_bytes = count_value(v, where, 64, std::size_t{1} << 30);
     } else if (key == "max_batch_size") {
@@ -131,7 +144,7 @@ Config Config::parse_json(std::string_view text, const std::string& origin) {
     } else {
       throw ConfigError(origin + ": unknown key '" + key +
                         "' (known: watermark_delay, dedup_horizon, windows, max_line_bytes, max_batch_size, "
-                        "trigger_interval, top_n)");
+                        "trigger_interval, top_n, checkpoint_interval)");
     }
   }
   return c;

@@ -56,4 +56,65 @@ void Engine::deliver() {
   for (ResultSink* s : sinks_) s->on_batch_end(stats_);
 }
 
+namespace {
+
+void encode_stats(const EngineStats& s, Encoder& out) {
+  for (std::uint64_t v : {s.read, s.accepted, s.rejected, s.late, s.duplicate}) out.varint(v);
+  out.varint(s.by_reason.size());
+  for (std::uint64_t v : s.by_reason) out.varint(v);
+  out.varint(s.windows_emitted);
+  out.varint(s.batches);
+  out.i64(s.first_event_time);
+  out.i64(s.last_event_time);
+  out.i64(s.watermark);
+}
+
+void decode_stats(Decoder& in, EngineStats& s) {
+  for (std::uint64_t* v : {&s.read, &s.accepted, &s.rejected, &s.late, &s.duplicate}) *v = in.varint();
+  // Reasons are appended at the end of the enum only, so an older list is a prefix.
+  const std::size_t n = in.count(1);
+  if (n > s.by_reason.size()) throw CodecError("stats: unknown drop reasons");
+  for (std::size_t i = 0; i < n; ++i) s.by_reason[i] = in.varint();
+  s.windows_emitted = in.varint();
+  s.batches = in.varint();
+  s.first_event_time = in.i64();
+  s.last_event_time = in.i64();
+  s.watermark = in.i64();
+  if (s.read != s.accepted + s.rejected + s.late + s.duplicate) throw CodecError("stats: counts do not add up");
+}
+
+}  // namespace
+
+EngineSnapshot Engine::snapshot() {
+  EngineSnapshot snap;
+  snap.stats = stats_;
+  snap.watermarks = watermarks_;
+  snap.directory = directory_.freeze();
+  snap.sold = enrichment_.freeze();
+  snap.windows = windows_.freeze();
+  snap.dedup = admission_.freeze();
+  const TimestampMs wm = watermarks_.engine_watermark();
+  snap.dedup_min_time = wm == kMinTime || wm == kMaxTime ? wm : wm - admission_.horizon();
+  return snap;
+}
+
+void Engine::encode(const EngineSnapshot& snap, Encoder& out) {
+  encode_stats(snap.stats, out);
+  snap.watermarks.encode(out);
+  ProductDirectory::encode(snap.directory, out);
+  Enrichment::encode(snap.sold, out);
+  WindowAggregate::encode(snap.windows, out);
+  DedupSet::encode(snap.dedup, snap.dedup_min_time, out);
+}
+
+void Engine::decode(Decoder& in) {
+  if (stats_.batches != 0 || stats_.read != 0) throw CodecError("restore into a used engine");
+  decode_stats(in, stats_);
+  watermarks_.decode(in);
+  directory_.decode(in);
+  enrichment_.decode(in);
+  windows_.decode(in);
+  admission_.decode(in);
+}
+
 }  // namespace orderpulse

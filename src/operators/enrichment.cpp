@@ -10,7 +10,7 @@ void Enrichment::on_batch(EventBatch& batch, Collector&) {
     e.category = directory_.category_name(e.category_ref);
     if (directory_.catalog_entry(e.product_ref)) {
       if (sold_.size() <= e.product_ref) sold_.resize(e.product_ref + 1, 0);
-      sold_[e.product_ref] += e.quantity;
+      sold_.mut(e.product_ref) += e.quantity;
     }
   }
 }
@@ -20,6 +20,27 @@ std::optional<std::int64_t> Enrichment::stock(std::string_view product_id) const
   const CatalogEntry* entry = id ? directory_.catalog_entry(*id) : nullptr;
   if (!entry) return std::nullopt;
   return entry->stock - (*id < sold_.size() ? sold_[*id] : 0);
+}
+
+void Enrichment::encode(const Frozen& f, Encoder& out) {
+  std::uint64_t n = 0;
+  for (std::size_t i = 0; i < f.size; ++i) n += f[i] != 0;
+  out.varint(n);
+  for (std::size_t i = 0; i < f.size; ++i) {
+    if (f[i] == 0) continue;
+    out.varint(i);
+    out.svarint(f[i]);
+  }
+}
+
+void Enrichment::decode(Decoder& in) {
+  const std::size_t n = in.count(2);
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::uint64_t id = in.varint();
+    if (id >= directory_.products()) throw CodecError("stock: unknown product id");
+    if (sold_.size() <= id) sold_.resize(id + 1, 0);
+    sold_.mut(id) = in.svarint();
+  }
 }
 
 }  // namespace orderpulse

@@ -46,7 +46,7 @@ void WindowAggregate::on_watermark(TimestampMs watermark, Collector& out) {
   }
   finalized_ = watermark;
   // Free panes whose every window is final.
-  auto& panes = store_.panes();
+  const auto& panes = store_.panes();
   for (auto it = panes.begin(); it != panes.end();) {
     if (!all_windows_final(it->first)) break;  // panes are ordered: later ones are needed too
     auto next = std::next(it);
@@ -74,9 +74,9 @@ bool WindowAggregate::compute(std::size_t spec, TimestampMs start, WindowResult&
   const TimestampMs end = start + s.size;
   Merge& m = merge_;
   m.totals.clear();
-  auto& panes = store_.panes();
+  const auto& panes = store_.panes();
   for (auto it = panes.lower_bound(start); it != panes.end() && it->first < end; ++it) {
-    const Aggregate& p = it->second;
+    const Aggregate& p = *it->second.agg;
     m.totals.merge(p.totals);
     for (const auto& [id, agg] : p.products) {
       if (id >= m.products.size()) m.products.resize(directory_.products(), ProductAgg{-1, 0});
@@ -143,6 +143,18 @@ bool WindowAggregate::compute(std::size_t spec, TimestampMs start, WindowResult&
     return a.category < b.category;
   });
   return true;
+}
+
+void WindowAggregate::encode(const Frozen& f, Encoder& out) {
+  out.i64(f.finalized);
+  f.totals.encode(out);
+  PaneStore::encode(f.panes, out);
+}
+
+void WindowAggregate::decode(Decoder& in) {
+  finalized_ = in.i64();
+  totals_.decode(in);
+  store_.decode(in, directory_.products(), directory_.categories());
 }
 
 }  // namespace orderpulse

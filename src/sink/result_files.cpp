@@ -11,21 +11,35 @@ namespace {
 
 constexpr std::size_t kBufferLimit = 1 << 20;
 
-std::FILE* open_for_write(const std::filesystem::path& path) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
+// Opens for appending after cutting the file to `keep` bytes (all of it when resuming is off).
+std::FILE* open_for_write(const std::filesystem::path& path, const std::uint64_t* keep) {
+  if (keep) {
+    std::error_code ec;
+    const std::uint64_t size = std::filesystem::exists(path, ec) ? std::filesystem::file_size(path, ec) : 0;
+    if (ec) throw std::runtime_error("cannot read the size of " + path.string() + ": " + ec.message());
+    if (size < *keep)
+      throw std::runtime_error(path.string() + " has " + std::to_string(size) + " bytes but the checkpoint covers " +
+                               std::to_string(*keep) + ": result lines were lost outside orderpulse; restart with --reset-state to rebuild");
+    if (size > *keep) {
+      std::filesystem::resize_file(path, *keep, ec);
+      if (ec) throw std::runtime_error("cannot cut " + path.string() + " back to the checkpoint: " + ec.message());
+    }
+  }
+  std::FILE* f = std::fopen(path.c_str(), keep ? "ab" : "wb");
   if (!f) throw std::runtime_error("cannot write " + path.string() + ": " + std::strerror(errno));
   return f;
 }
 
 }  // namespace
 
-ResultFiles::ResultFiles(const std::filesystem::path& dir, bool flush_every_batch)
+ResultFiles::ResultFiles(const std::filesystem::path& dir, bool flush_every_batch, const OutputMarks* resume)
     : windows_path_(dir / "windows.jsonl"), dropped_path_(dir / "dropped.jsonl"), flush_every_batch_(flush_every_batch) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw std::runtime_error("cannot create output directory " + dir.string() + ": " + ec.message());
-  windows_ = open_for_write(windows_path_);
-  dropped_ = open_for_write(dropped_path_);
+  if (resume) marks_ = *resume;
+  windows_ = open_for_write(windows_path_, resume ? &marks_.windows_bytes : nullptr);
+  dropped_ = open_for_write(dropped_path_, resume ? &marks_.dropped_bytes : nullptr);
 }
 
 ResultFiles::~ResultFiles() {
@@ -64,19 +78,22 @@ void ResultFiles::on_batch_end(const EngineStats&) {
     flush();
     return;
   }
-  if (windows_buf_.size() > kBufferLimit) write_out(windows_, windows_buf_, windows_path_);
-  if (dropped_buf_.size() > kBufferLimit) write_out(dropped_, dropped_buf_, dropped_path_);
+  if (windows_buf_.size() > kBufferLimit) write_out(windows_, windows_buf_, windows_path_, marks_.windows_bytes);
+  if (dropped_buf_.size() > kBufferLimit) write_out(dropped_, dropped_buf_, dropped_path_, marks_.dropped_bytes);
 }
 
-void ResultFiles::write_out(std::FILE* f, std::string& buf, const std::filesystem::path& path) {
+void ResultFiles::write_out(std::FILE* f, std::string& buf, const std::filesystem::path& path, std::uint64_t& written) {
   if (!buf.empty() && std::fwrite(buf.data(), 1, buf.size(), f) != buf.size())
     throw std::runtime_error("write to " + path.string() + " failed: " + std::strerror(errno));
+  written += buf.size();
   buf.clear();
 }
 
+std::vector<int> ResultFiles::fds() const { return {::fileno(windows_), ::fileno(dropped_)}; }
+
 void ResultFiles::flush() {
-  write_out(windows_, windows_buf_, windows_path_);
-  write_out(dropped_, dropped_buf_, dropped_path_);
+  write_out(windows_, windows_buf_, windows_path_, marks_.windows_bytes);
+  write_out(dropped_, dropped_buf_, dropped_path_, marks_.dropped_bytes);
   if (std::fflush(windows_) != 0 || std::fflush(dropped_) != 0)
     throw std::runtime_error("flush of results in " + windows_path_.parent_path().string() + " failed: " + std::strerror(errno));
 }

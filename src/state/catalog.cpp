@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
 
+#include "orderpulse/common/hash.h"
 #include "orderpulse/event/csv.h"
 #include "orderpulse/ingest/record_reader.h"
 
@@ -75,6 +77,20 @@ Catalog Catalog::load_csv(const std::string& path) {
   }
   if (header) throw std::runtime_error("catalog " + path + ": empty file (no header)");
   return catalog;
+}
+
+std::uint64_t Catalog::fingerprint() const {
+  std::vector<const CatalogEntry*> rows;
+  rows.reserve(entries_.size());
+  for (const auto& [id, entry] : entries_) rows.push_back(&entry);
+  std::sort(rows.begin(), rows.end(), [](const auto* a, const auto* b) { return a->product_id < b->product_id; });
+  std::uint64_t h = 0x6f7264657270756cULL;
+  for (const CatalogEntry* e : rows) {
+    h = stable_hash(e->product_id, h);
+    h = stable_hash(e->category, h);
+    h = stable_hash(std::to_string(e->stock) + "," + std::to_string(e->reorder_level), h);
+  }
+  return h;
 }
 
 }  // namespace orderpulse

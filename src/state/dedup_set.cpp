@@ -1,13 +1,20 @@
 #include "orderpulse/state/dedup_set.h"
 
 #include <cstring>
+#include <stdexcept>
 
 #include "orderpulse/common/hash.h"
 
 namespace orderpulse {
 namespace {
 constexpr std::size_t kMinCapacity = 1 << 12;
+
+std::int32_t read_line(const char* p) {
+  std::int32_t line;
+  std::memcpy(&line, p, sizeof(line));
+  return line;
 }
+}  // namespace
 
 std::uint64_t DedupSet::hash_key(std::string_view order_id, std::int32_t line) {
   const std::uint64_t h = stable_hash(order_id, static_cast<std::uint64_t>(static_cast<std::uint32_t>(line)));
@@ -16,13 +23,13 @@ std::uint64_t DedupSet::hash_key(std::string_view order_id, std::int32_t line) {
 
 bool DedupSet::seen_or_insert(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t,
                               TimestampMs min_time) {
-  if (TimestampMs* held = current_.find(hash, order_id, line)) {
-    if (*held >= min_time) return true;
-    *held = t;  // the earlier one is out of the horizon: this record counts again
-    current_.note_time(t);
+  if (const std::size_t i = current_.find(hash, order_id, line); i != Table::npos) {
+    if (current_.time_at(i) >= min_time) return true;
+    current_.set_time(i, t);  // the earlier one is out of the horizon: this record counts again
     return false;
   }
-  if (TimestampMs* held = previous_.find(hash, order_id, line); held && *held >= min_time) return true;
+  if (const std::size_t i = previous_.find(hash, order_id, line); i != Table::npos && previous_.time_at(i) >= min_time)
+    return true;
   // New, or only an expired copy in the previous generation (which is dropped whole later).
   current_.insert(hash, order_id, line, t);
   return false;
@@ -35,58 +42,125 @@ void DedupSet::evict_older_than(TimestampMs min_time) {
   std::swap(previous_, current_);
 }
 
-DedupSet::Table::Table() : slots_(kMinCapacity, Slot{0, 0}), keys_(kMinCapacity), mask_(kMinCapacity - 1) {}
+DedupSet::Frozen DedupSet::freeze() { return Frozen{current_.freeze(), previous_.freeze()}; }
 
-TimestampMs* DedupSet::Table::find(std::uint64_t hash, std::string_view order_id, std::int32_t line) {
-  for (std::size_t i = hash & mask_; slots_[i].hash != 0; i = (i + 1) & mask_) {
-    if (slots_[i].hash != hash) continue;
-    const KeyRef& k = keys_[i];
-    std::int32_t stored_line;
-    std::memcpy(&stored_line, arena_.data() + k.offset + k.length, sizeof(stored_line));
-    if (k.length == order_id.size() && stored_line == line &&
-        std::memcmp(arena_.data() + k.offset, order_id.data(), order_id.size()) == 0)
-      return &slots_[i].time;
+void DedupSet::encode(const Frozen& frozen, TimestampMs min_time, Encoder& out) {
+  // A key may sit in both generations (an expired copy in the previous one): both are written and
+  // decode keeps the later time, which is all the duplicate test looks at.
+  Encoder keys;
+  std::uint64_t n = 0;
+  auto put = [&](std::string_view order_id, std::int32_t line, TimestampMs t) {
+    if (t < min_time) return;
+    keys.str(order_id);
+    keys.svarint(line);
+    keys.i64(t);
+    ++n;
+  };
+  Table::for_each(frozen.previous, put);
+  Table::for_each(frozen.current, put);
+  out.varint(n);
+  out.bytes(keys.buffer().data(), keys.buffer().size());
+}
+
+void DedupSet::decode(Decoder& in) {
+  current_.clear();
+  previous_.clear();
+  const std::size_t n = in.count(10);
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::string_view order_id = in.str();
+    const auto line = static_cast<std::int32_t>(in.svarint());
+    const TimestampMs t = in.i64();
+    const std::uint64_t hash = hash_key(order_id, line);
+    if (const std::size_t i = current_.find(hash, order_id, line); i != Table::npos) {
+      if (t > current_.time_at(i)) current_.set_time(i, t);
+    } else {
+      current_.insert(hash, order_id, line, t);
+    }
   }
-  return nullptr;
+}
+
+DedupSet::Table::Table() : slots_(kMinCapacity, Slot{0, 0}), keys_(kMinCapacity, KeyRef{0, 0}), mask_(kMinCapacity - 1) {}
+
+std::size_t DedupSet::Table::find(std::uint64_t hash, std::string_view order_id, std::int32_t line) const {
+  for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
+    const Slot& s = slots_[i];
+    if (s.hash == 0) return npos;
+    if (s.hash != hash) continue;
+    const KeyRef k = keys_[i];
+    const char* bytes = key_bytes(k);
+    if (k.length == order_id.size() && read_line(bytes + k.length) == line &&
+        std::memcmp(bytes, order_id.data(), order_id.size()) == 0)
+      return i;
+  }
+}
+
+DedupSet::KeyRef DedupSet::Table::store_key(std::string_view order_id, std::int32_t line) {
+  const std::size_t need = order_id.size() + sizeof(line);
+  if (need > kArenaChunk) throw std::length_error("dedup key too long");
+  if (arena_used_ + need > kArenaChunk) {
+    arena_.push_back(std::make_shared_for_overwrite<char[]>(kArenaChunk));
+    arena_used_ = 0;
+  }
+  const std::size_t chunk = arena_.size() - 1;
+  if (chunk * kArenaChunk + arena_used_ + need > UINT32_MAX) throw std::length_error("dedup arena full");
+  char* p = arena_.back().get() + arena_used_;
+  std::memcpy(p, order_id.data(), order_id.size());
+  std::memcpy(p + order_id.size(), &line, sizeof(line));
+  const KeyRef k{static_cast<std::uint32_t>(chunk * kArenaChunk + arena_used_), static_cast<std::uint32_t>(order_id.size())};
+  arena_used_ += need;
+  return k;
 }
 
 void DedupSet::Table::insert(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t) {
   if ((size_ + 1) * 2 > slots_.size()) grow();
   std::size_t i = hash & mask_;
   while (slots_[i].hash != 0) i = (i + 1) & mask_;
-  slots_[i] = Slot{hash, t};
-  keys_[i] = KeyRef{static_cast<std::uint32_t>(arena_.size()), static_cast<std::uint32_t>(order_id.size())};
-  arena_.append(order_id);
-  char bytes[sizeof(line)];
-  std::memcpy(bytes, &line, sizeof(line));
-  arena_.append(bytes, sizeof(bytes));
+  slots_.mut(i) = Slot{hash, t};
+  keys_.mut(i) = store_key(order_id, line);
   ++size_;
   note_time(t);
 }
 
 void DedupSet::Table::grow() {
   // Re-slot by the stored hashes; keys stay where they are in the arena.
-  std::vector<Slot> slots(slots_.size() * 2, Slot{0, 0});
-  std::vector<KeyRef> keys(slots.size());
+  CowChunks<Slot> slots(slots_.size() * 2, Slot{0, 0});
+  CowChunks<KeyRef> keys(slots.size(), KeyRef{0, 0});
   const std::size_t mask = slots.size() - 1;
   for (std::size_t j = 0; j < slots_.size(); ++j) {
-    if (slots_[j].hash == 0) continue;
-    std::size_t i = slots_[j].hash & mask;
+    const Slot s = slots_[j];
+    if (s.hash == 0) continue;
+    std::size_t i = s.hash & mask;
     while (slots[i].hash != 0) i = (i + 1) & mask;
-    slots[i] = slots_[j];
-    keys[i] = keys_[j];
+    slots.mut(i) = s;
+    keys.mut(i) = keys_[j];
   }
-  slots_.swap(slots);
-  keys_.swap(keys);
+  slots_ = std::move(slots);
+  keys_ = std::move(keys);
   mask_ = mask;
 }
 
 void DedupSet::Table::clear() {
   // Keep the capacity: the next generation will need about as much.
-  std::fill(slots_.begin(), slots_.end(), Slot{0, 0});
+  slots_.fill(Slot{0, 0});
   arena_.clear();
+  arena_used_ = kArenaChunk;
   size_ = 0;
   max_time_ = kMinTime;
+}
+
+DedupSet::Frozen::Table DedupSet::Table::freeze() {
+  return Frozen::Table{slots_.freeze(), keys_.freeze(), {arena_.begin(), arena_.end()}};
+}
+
+void DedupSet::Table::for_each(const Frozen::Table& t,
+                               const std::function<void(std::string_view, std::int32_t, TimestampMs)>& fn) {
+  for (std::size_t i = 0; i < t.slots.size; ++i) {
+    const Slot& s = t.slots[i];
+    if (s.hash == 0) continue;
+    const KeyRef k = t.keys[i];
+    const char* bytes = t.arena[k.offset / kArenaChunk].get() + k.offset % kArenaChunk;
+    fn(std::string_view(bytes, k.length), read_line(bytes + k.length), s.time);
+  }
 }
 
 }  // namespace orderpulse

@@ -98,4 +98,29 @@ void HyperLogLog::clear() {
   dense_.clear();
 }
 
+void HyperLogLog::encode(Encoder& out) const {
+  if (dense_.empty()) {
+    out.u8(0);
+    out.varint(exact_.size());
+    for (std::uint64_t h : exact_) out.u64(h);
+  } else {
+    out.u8(1);
+    out.bytes(dense_.data(), dense_.size());
+  }
+}
+
+void HyperLogLog::decode(Decoder& in) {
+  clear();
+  if (in.u8() == 0) {
+    const std::size_t n = in.count(8);
+    if (n > kExactLimit) throw CodecError("sketch: too many exact hashes");
+    exact_.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) exact_.push_back(in.u64());
+    if (!std::is_sorted(exact_.begin(), exact_.end())) throw CodecError("sketch: hashes out of order");
+  } else {
+    const std::string_view regs = in.bytes(kRegisters);
+    dense_.assign(regs.begin(), regs.end());
+  }
+}
+
 }  // namespace orderpulse

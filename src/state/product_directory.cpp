@@ -26,4 +26,26 @@ std::uint32_t ProductDirectory::category_for(std::uint32_t product, std::string_
   return info.last_given;
 }
 
+void ProductDirectory::encode(const Frozen& f, Encoder& out) {
+  out.varint(f.categories.size);
+  for (std::uint32_t i = 0; i < f.categories.size; ++i) out.str(f.categories.name(i));
+  out.varint(f.products.size);
+  for (std::uint32_t i = 0; i < f.products.size; ++i) out.str(f.products.name(i));
+}
+
+void ProductDirectory::decode(Decoder& in) {
+  if (products_.size() != 0 || categories_.size() != 1) throw CodecError("directory: restore into a used engine");
+  const std::size_t nc = in.count(1);
+  for (std::size_t i = 0; i < nc; ++i) {
+    if (categories_.intern(in.str()) != i) throw CodecError("directory: repeated category name");
+  }
+  const std::size_t np = in.count(1);
+  products_info_.reserve(np);
+  for (std::size_t i = 0; i < np; ++i) {
+    const std::string_view name = in.str();
+    if (find_product(name)) throw CodecError("directory: repeated product id");
+    product(name);
+  }
+}
+
 }  // namespace orderpulse

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "orderpulse/common/time.h"
@@ -33,6 +34,7 @@ struct Config {
   std::size_t max_batch_size = 65'536;
   DurationMs trigger_interval = 100;
   std::size_t top_n = 10;
+  DurationMs checkpoint_interval = 10'000;  // used when serve has a checkpoint directory
 
   // Defaults: 1m tumbling (sales per minute) and 10m sliding every 1m.
   static Config defaults();
@@ -43,6 +45,10 @@ struct Config {
   DurationMs effective_dedup_horizon() const;
   // The pane length: the gcd of every window size and slide.
   DurationMs pane_size() const;
+  // The settings that shape results, as (key, canonical value) in a fixed order. A checkpoint
+  // records them and is not restored under different ones; trigger_interval and max_batch_size are
+  // absent because results do not depend on batch boundaries.
+  std::vector<std::pair<std::string, std::string>> result_settings() const;
 };
 
 // "30s" -> 30000. Throws ConfigError on anything else.

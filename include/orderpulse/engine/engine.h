@@ -36,6 +36,18 @@ struct EngineStats {
   TimestampMs watermark = kMinTime;
 };
 
+// Everything that makes the engine's future output identical, taken at a batch boundary in
+// microseconds (large state is shared copy-on-write, not copied) and encoded on another thread.
+struct EngineSnapshot {
+  EngineStats stats;
+  SourceWatermarks watermarks{0};
+  ProductDirectory::Frozen directory;
+  Enrichment::Frozen sold;
+  WindowAggregate::Frozen windows;
+  DedupSet::Frozen dedup;
+  TimestampMs dedup_min_time = kMinTime;  // keys older than this can never match again
+};
+
 class Engine {
  public:
   Engine(const Config& config, std::shared_ptr<const Catalog> catalog);
@@ -53,6 +65,15 @@ class Engine {
   std::vector<WindowResult> open_windows() { return windows_.open_windows(); }
   const Enrichment& enrichment() const { return enrichment_; }
   const Config& config() const { return config_; }
+
+  // Engine thread, between batches.
+  EngineSnapshot snapshot();
+  // Any thread: the snapshot's bytes (see docs/checkpoints.md for the layout).
+  static void encode(const EngineSnapshot& snapshot, Encoder& out);
+  // Restores encoded state into a fresh engine (no batch processed yet). Throws CodecError.
+  void decode(Decoder& in);
+  // Time spent copying shared state on write after snapshots.
+  const CowStats& cow_stats() const { return windows_.cow_stats(); }
 
  private:
   void advance(TimestampMs watermark);

@@ -5,9 +5,12 @@
 
 #include <absl/container/flat_hash_map.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "orderpulse/common/time.h"
+#include "orderpulse/state/codec.h"
 
 namespace orderpulse {
 
@@ -29,6 +32,25 @@ class SourceWatermarks {
     TimestampMs wm = kMaxTime;
     for (const auto& [source, t] : max_time_) wm = std::min(wm, t - delay_);
     return wm;
+  }
+
+ // Sorted by source, so the same state always encodes to the same bytes.
+  void encode(Encoder& out) const {
+    std::vector<std::pair<std::uint32_t, TimestampMs>> v(max_time_.begin(), max_time_.end());
+    std::sort(v.begin(), v.end());
+    out.varint(v.size());
+    for (const auto& [source, t] : v) {
+      out.varint(source);
+      out.i64(t);
+    }
+  }
+  void decode(Decoder& in) {
+    max_time_.clear();
+    const std::size_t n = in.count(9);
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto source = static_cast<std::uint32_t>(in.varint());
+      max_time_[source] = in.i64();
+    }
   }
 
  private:

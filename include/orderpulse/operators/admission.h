@@ -22,6 +22,10 @@ class Admission final : public Operator {
   void on_batch(EventBatch& batch, Collector& out) override;
   void on_watermark(TimestampMs watermark, Collector& out) override;
 
+  DurationMs horizon() const { return horizon_; }
+  DedupSet::Frozen freeze() { return dedup_.freeze(); }
+  void decode(Decoder& in) { dedup_.decode(in); }
+
  private:
   DurationMs horizon_;
   SourceWatermarks& watermarks_;

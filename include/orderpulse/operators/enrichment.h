@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "orderpulse/engine/operator.h"
+#include "orderpulse/state/codec.h"
+#include "orderpulse/state/cow_chunks.h"
 #include "orderpulse/state/product_directory.h"
 
 namespace orderpulse {
@@ -24,9 +26,14 @@ class Enrichment final : public Operator {
   // product is not in the catalog.
   std::optional<std::int64_t> stock(std::string_view product_id) const;
 
+  using Frozen = CowChunks<std::int64_t>::Frozen;
+  Frozen freeze() { return sold_.freeze(); }
+  static void encode(const Frozen& frozen, Encoder& out);
+  void decode(Decoder& in);
+
  private:
   ProductDirectory& directory_;
-  std::vector<std::int64_t> sold_;  // by product id
+  CowChunks<std::int64_t> sold_;  // by product id
 };
 
 }  // namespace orderpulse

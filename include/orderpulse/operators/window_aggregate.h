@@ -28,6 +28,18 @@ class WindowAggregate final : public Operator {
   std::vector<WindowResult> open_windows();
 
   const Totals& totals() const { return totals_; }
+  const CowStats& cow_stats() const { return store_.cow_stats(); }
+
+  // Checkpoint state: finality, running totals and the panes (shared, not copied).
+  struct Frozen {
+    TimestampMs finalized;
+    Totals totals;
+    PaneStore::Frozen panes;
+  };
+  Frozen freeze() { return Frozen{finalized_, totals_, store_.freeze()}; }
+  static void encode(const Frozen& frozen, Encoder& out);
+  // Product and category ids must already be known to the directory.
+  void decode(Decoder& in);
 
  private:
   // Merges the panes of one window into `out`; false when the window holds no record.

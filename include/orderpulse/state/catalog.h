@@ -29,6 +29,8 @@ class Catalog {
     return it == entries_.end() ? nullptr : &it->second;
   }
   std::size_t size() const { return entries_.size(); }
+  // A hash of the content, whatever the row order: a checkpoint notes which catalog it ran with.
+  std::uint64_t fingerprint() const;
 
  private:
   std::string_view store(std::string_view s) { return strings_.emplace_back(s); }

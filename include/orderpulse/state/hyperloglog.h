@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "orderpulse/state/codec.h"
+
 namespace orderpulse {
 
 class HyperLogLog {
@@ -24,6 +26,10 @@ class HyperLogLog {
   std::uint64_t estimate() const;
   bool is_exact() const { return dense_.empty(); }
   void clear();
+
+  // Exact hashes or the registers, whichever the sketch holds; decode restores the same state.
+  void encode(Encoder& out) const;
+  void decode(Decoder& in);
 
   // The dense registers (empty while exact); tests compare them across insertion orders.
   const std::vector<std::uint8_t>& registers() const { return dense_; }

@@ -2,16 +2,20 @@
 // Slices of event time (panes) holding partial aggregates; every window spec is answered by
 // merging the panes it covers, so each record updates exactly one pane whatever the number of
 // specs. Owns the panes; product and category ids come from the ProductDirectory. Engine thread
-// only.
+// only. A checkpoint freezes the panes by sharing them; the next write to a shared pane copies
+// that pane first (only the newest one or two panes still receive records, so few are copied).
 
 #include <absl/container/flat_hash_map.h>
 
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <vector>
 
 #include "orderpulse/common/money.h"
 #include "orderpulse/common/time.h"
 #include "orderpulse/event/event.h"
+#include "orderpulse/state/codec.h"
 #include "orderpulse/state/hyperloglog.h"
 
 namespace orderpulse {
@@ -33,6 +37,8 @@ struct Totals {
   void add(const Event& e, std::uint64_t customer_hash);
   void merge(const Totals& other);
   void clear();
+  void encode(Encoder& out) const;
+  void decode(Decoder& in);
 };
 
 // A pane: its totals plus revenue per product and per category (by ProductDirectory ids).
@@ -42,11 +48,27 @@ struct Aggregate {
   absl::flat_hash_map<std::uint32_t, Cents> categories;
 
   void add(const Event& e, std::uint64_t customer_hash);
+  // Entries in id order, so the same state always encodes to the same bytes.
+  void encode(Encoder& out) const;
+  // `products` and `categories` bound the ids a valid checkpoint can hold.
+  void decode(Decoder& in, std::size_t products, std::size_t categories);
+};
+
+// What copy-on-write cost the engine thread, for the checkpoint probe.
+struct CowStats {
+  std::uint64_t pane_copies = 0;
+  double pane_copy_seconds = 0;
+  double longest_pane_copy_seconds = 0;
 };
 
 class PaneStore {
  public:
-  using Panes = std::map<TimestampMs, Aggregate>;
+  struct Slot {
+    std::shared_ptr<Aggregate> agg;
+    bool shared = false;  // a checkpoint holds it: copy before writing
+  };
+  using Panes = std::map<TimestampMs, Slot>;
+  using Frozen = std::vector<std::pair<TimestampMs, std::shared_ptr<const Aggregate>>>;
 
   explicit PaneStore(DurationMs pane_size) : pane_size_(pane_size) {}
 
@@ -54,9 +76,13 @@ class PaneStore {
   TimestampMs pane_start(TimestampMs t) const { return floor_to(t, pane_size_); }
   Aggregate& pane_for(TimestampMs t);
 
-  Panes& panes() { return panes_; }
   const Panes& panes() const { return panes_; }
-  void erase(Panes::iterator it);
+  void erase(Panes::const_iterator it);
+
+  Frozen freeze();
+  static void encode(const Frozen& frozen, Encoder& out);
+  void decode(Decoder& in, std::size_t products, std::size_t categories);
+  const CowStats& cow_stats() const { return cow_; }
 
   static TimestampMs floor_to(TimestampMs t, DurationMs unit) {
     const TimestampMs q = t / unit;
@@ -69,6 +95,7 @@ class PaneStore {
   // Records mostly arrive near the newest pane: remember it to skip the tree lookup.
   TimestampMs cached_start_ = kMinTime;
   Aggregate* cached_ = nullptr;
+  CowStats cow_;
 };
 
 }  // namespace orderpulse

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "orderpulse/state/catalog.h"
+#include "orderpulse/state/codec.h"
 #include "orderpulse/state/interner.h"
 
 namespace orderpulse {
@@ -30,6 +31,16 @@ class ProductDirectory {
   std::string_view product_name(std::uint32_t id) const { return products_.name(id); }
   std::string_view category_name(std::uint32_t id) const { return categories_.name(id); }
   std::size_t products() const { return products_.size(); }
+  std::size_t categories() const { return categories_.size(); }
+
+  // Checkpoint state: the names in id order (ids are positions, so panes restore unchanged).
+  struct Frozen {
+    Interner::Frozen products, categories;
+  };
+  Frozen freeze() const { return Frozen{products_.freeze(), categories_.freeze()}; }
+  static void encode(const Frozen& frozen, Encoder& out);
+  // Only into an empty directory; catalog facts are looked up again, as at first sight.
+  void decode(Decoder& in);
 
  private:
   struct ProductInfo {
