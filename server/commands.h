@@ -32,9 +32,15 @@ struct ServeOptions {
   std::string ingest = "127.0.0.1:9000";
   std::string http = "127.0.0.1:8080";
   std::string output_dir = "orderpulse-out";
+  std::vector<std::string> follow;
+  std::string checkpoint_dir;
+  std::string checkpoint_interval;  // empty: the config's
+  bool reset_state = false;
+  bool exit_at_eof = false;
 };
 
-// Runs until SIGINT/SIGTERM. Exit codes as for run_batch.
+// Runs until SIGINT/SIGTERM (or, with exit_at_eof, until the followed files are read). Exit codes as
+// for run_batch.
 int run_serve(const ServeOptions& options);
 
 }  // namespace orderpulse

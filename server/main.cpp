@@ -41,6 +41,11 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--ingest", serve.ingest, "NDJSON ingest address HOST:PORT (port 0: any free port)")->capture_default_str();
   serve_cmd->add_option("--http", serve.http, "HTTP address HOST:PORT for /, /ws, /metrics (port 0: any free port)")->capture_default_str();
   serve_cmd->add_option("-o,--output-dir", serve.output_dir, "Directory for windows.jsonl, dropped.jsonl, summary.json")->capture_default_str();
+  serve_cmd->add_option("--follow", serve.follow, "Follow a growing NDJSON or CSV file like tail -F (repeatable; each is its own source)");
+  serve_cmd->add_option("--checkpoint-dir", serve.checkpoint_dir, "Write checkpoints here and resume from the newest on start");
+  serve_cmd->add_option("--checkpoint-interval", serve.checkpoint_interval, "Time between checkpoints, e.g. 10s (config key checkpoint_interval)");
+  serve_cmd->add_flag("--reset-state", serve.reset_state, "Discard the checkpoints in --checkpoint-dir and start from scratch");
+  serve_cmd->add_flag("--exit-at-eof", serve.exit_at_eof, "Read the --follow files to their end, finalize every window, checkpoint and exit");
 
   if (auto code = cli_parse(app, "orderpulse", argc, argv)) return *code;
 

@@ -1,17 +1,23 @@
-// `orderpulse serve`: wiring of the live server. Two threads: the network thread runs the Asio
-// io_context (ingest sockets, HTTP, WebSocket); this thread runs the engine loop. They meet in the
-// BatchBuilder (records in) and through posts to the io_context (feed messages, resumes out).
+// `orderpulse serve`: wiring of the live server. Threads: the network thread runs the Asio
+// io_context (ingest sockets, HTTP, WebSocket); the follow source reads files on its own; the parse
+// stage parses the next batch; this thread runs the engine loop; the checkpoint writer writes
+// checkpoints. They meet in the BatchBuilder (records in), through posts to the io_context (feed
+// messages, resumes out) and in the Checkpointer (snapshots out).
 
 #include <chrono>
 #include <csignal>
+#include <map>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
+#include "orderpulse/checkpoint/checkpointer.h"
+#include "orderpulse/checkpoint/recovery.h"
 #include "orderpulse/engine/batch_builder.h"
 #include "orderpulse/engine/engine.h"
 #include "orderpulse/engine/parse_stage.h"
+#include "orderpulse/ingest/follow_source.h"
 #include "orderpulse/ingest/socket_source.h"
 #include "orderpulse/serve/http_server.h"
 #include "orderpulse/serve/live_view.h"
@@ -25,31 +31,71 @@ extern const std::string_view kDashboardHtml;
 
 namespace {
 
+// Followed files are sources 1..N; the socket is source 0.
+constexpr std::uint32_t kFirstFollowSource = SocketSource::kSourceId + 1;
+
 TimestampMs wall_clock_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ",") + p;
+  return out;
 }
 
 }  // namespace
 
 int run_serve(const ServeOptions& opt) {
-  const Config config = opt.config_path.empty() ? Config::defaults() : Config::load_file(opt.config_path);
+  Config config = opt.config_path.empty() ? Config::defaults() : Config::load_file(opt.config_path);
+  if (!opt.checkpoint_interval.empty()) {
+    config.checkpoint_interval = parse_duration(opt.checkpoint_interval);
+    if (config.checkpoint_interval <= 0) throw ConfigError("--checkpoint-interval must be positive");
+  }
+  if (opt.exit_at_eof && opt.follow.empty()) throw ConfigError("--exit-at-eof needs at least one --follow file");
+  if (opt.reset_state && opt.checkpoint_dir.empty()) throw ConfigError("--reset-state needs --checkpoint-dir");
   const tcp::endpoint ingest_ep = parse_endpoint(opt.ingest, "--ingest");
   const tcp::endpoint http_ep = parse_endpoint(opt.http, "--http");
   std::shared_ptr<const Catalog> catalog;
   if (!opt.catalog_path.empty()) catalog = std::make_shared<const Catalog>(Catalog::load_csv(opt.catalog_path));
+  const std::uint64_t catalog_fingerprint = catalog ? catalog->fingerprint() : 0;
+
+  // State first: the newest usable checkpoint, or a fresh engine.
+  Settings settings = config.result_settings();
+  settings.emplace_back("follow", join(opt.follow));  // source ids follow this order
+  auto make_engine = [&] { return std::make_unique<Engine>(config, catalog); };
+  std::unique_ptr<CheckpointStore> store;
+  Recovered recovered;
+  if (!opt.checkpoint_dir.empty()) {
+    store = std::make_unique<CheckpointStore>(opt.checkpoint_dir, 3);
+    if (opt.reset_state) {
+      store->remove_all();
+      spdlog::warn("--reset-state: removed the checkpoints in {}", opt.checkpoint_dir);
+    }
+    const bool had_checkpoints = !store->list().empty();
+    recovered = recover(*store, settings, make_engine);
+    if (!recovered.meta && had_checkpoints)
+      spdlog::error("no usable checkpoint in {}: starting from the beginning", opt.checkpoint_dir);
+    if (recovered.meta && recovered.meta->catalog_fingerprint != catalog_fingerprint)
+      spdlog::warn("the product catalog differs from the one the checkpoint was made with; new records use the new one");
+  } else {
+    recovered.engine = make_engine();
+  }
+  Engine& engine = *recovered.engine;
 
   asio::io_context io(1);
   IngestProbe ingest_probe;
   FeedProbe feed_probe;
+  FollowProbe follow_probe(opt.follow);
   BatchBuilder builder(config.max_batch_size);
   FeedHub hub(io, feed_probe);
-  Engine engine(config, catalog);
-  ResultFiles files(opt.output_dir, /*flush_every_batch=*/true);
+  ResultFiles files(opt.output_dir, /*flush_every_batch=*/true, recovered.meta ? &recovered.meta->outputs : nullptr);
   LiveView live(config, hub);
   engine.add_sink(files);
   engine.add_sink(live);
-  ServerMetrics metrics(config, ingest_probe, feed_probe);
+  ServerMetrics metrics(config, ingest_probe, feed_probe, opt.follow.empty() ? nullptr : &follow_probe);
   std::atomic<bool> ready{false};
+  std::atomic<bool> eof_reached{false};
 
   std::unique_ptr<SocketSource> ingest;
   std::unique_ptr<HttpServer> http;
@@ -66,31 +112,96 @@ int run_serve(const ServeOptions& opt) {
   } catch (const boost::system::system_error& e) {
     throw std::runtime_error("cannot listen for http on " + to_string(http_ep) + ": " + e.code().message());
   }
+
+  // Stops intake: sockets, files, then the builder, posted after the aborted socket reads so their
+  // last lines are in. Network thread.
+  std::unique_ptr<FollowSource> follow;
+  auto stop_intake = [&] {
+    ingest->stop();
+    if (follow) follow->stop();
+    asio::post(io, [&] { builder.close(); });
+  };
+  std::map<std::uint32_t, SourcePosition> positions;
+  if (!opt.follow.empty()) {
+    FollowOptions fo;
+    fo.stop_at_eof = opt.exit_at_eof;
+    fo.on_done = [&] {
+      eof_reached = true;
+      spdlog::info("every followed file read to its end: finishing");
+      asio::post(io, stop_intake);
+    };
+    follow = std::make_unique<FollowSource>(opt.follow, std::nullopt, config.max_line_bytes, kFirstFollowSource, builder,
+                                            follow_probe, std::move(fo));
+    if (recovered.meta) {
+      std::vector<SourcePosition> saved;
+      for (const SourceCheckpoint& s : recovered.meta->sources) saved.push_back(s.position);
+      follow->seek(saved);
+    }
+    for (const SourcePosition& p : follow->initial_positions()) positions[p.source_id] = p;
+  }
+
+  std::unique_ptr<Checkpointer> checkpointer;
+  if (store) {
+    metrics.checkpoints_enabled(recovered.seconds);
+    checkpointer = std::make_unique<Checkpointer>(
+        *store, [&metrics](const CheckpointDone& d) { metrics.record_checkpoint(d); },
+        [&metrics](const std::string&) { metrics.record_checkpoint_failure(); });
+  }
+
   builder.set_on_space([&] { asio::post(io, [&] { ingest->resume(); }); });
   // A real snapshot (server time, configured windows) before anyone can connect.
   live.after_batch(engine, wall_clock_ms(), true);
   ingest->start();
   http->start();
+  if (follow) follow->start();
   spdlog::info("ingest listening on {}", to_string(ingest->local_endpoint()));
   spdlog::info("http listening on {}", to_string(http->local_endpoint()));
+  for (const auto& path : opt.follow) spdlog::info("following {}", path);
+  if (store) spdlog::info("checkpoints in {} every {}", opt.checkpoint_dir, format_duration(config.checkpoint_interval));
   spdlog::info("output in {}", opt.output_dir);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: stopping", signal);
-    ingest->stop();
-    // Posted after the aborted reads of the closed connections, so their last lines are in.
-    asio::post(io, [&] { builder.close(); });
+    stop_intake();
   });
   std::thread network([&] { io.run(); });
   ready = true;
 
+  using Clock = std::chrono::steady_clock;
+  const auto started = Clock::now();
+  std::uint64_t socket_records = 0;  // processed from sources that cannot replay
+  auto last_checkpoint = started;
+  std::uint64_t checkpointed_batches = engine.stats().batches;
+  bool positions_moved = false;
+  // At a batch boundary: hands a snapshot to the writer when one is due and something changed. A
+  // busy writer means try again after the next batch.
+  auto maybe_checkpoint = [&](bool final) {
+    if (!checkpointer) return;
+    const auto now = Clock::now();
+    if (!final && now - last_checkpoint < std::chrono::milliseconds(config.checkpoint_interval)) return;
+    if (!final && engine.stats().batches == checkpointed_batches && !positions_moved) return;
+    if (checkpointer->busy()) return;
+    CheckpointJob job;
+    job.batch_id = engine.stats().batches;
+    job.engine = engine.snapshot();
+    job.meta.settings = settings;
+    for (const auto& [id, p] : positions) job.meta.sources.push_back({opt.follow[id - kFirstFollowSource], p});
+    job.meta.outputs = files.marks();
+    job.meta.catalog_fingerprint = catalog_fingerprint;
+    job.sync_fds = files.fds();
+    job.socket_records = socket_records;
+    job.snapshot_seconds = std::chrono::duration<double>(Clock::now() - now).count();
+    checkpointer->submit(std::move(job));
+    last_checkpoint = now;
+    checkpointed_batches = engine.stats().batches;
+    positions_moved = false;
+  };
+
   // The engine loop. The parse stage's thread takes a batch from the builder every trigger
   // interval (or as soon as it is full) and parses it while this thread runs the operators on the
   // previous one. Empty batches still come through: they are the ticks that refresh the feed.
-  using Clock = std::chrono::steady_clock;
-  const auto started = Clock::now();
   const auto trigger = std::chrono::milliseconds(config.trigger_interval);
   auto last_take = started;
   auto last_start = started;
@@ -100,23 +211,31 @@ int run_serve(const ServeOptions& opt) {
     ParseStage stage([&](std::unique_ptr<EventBatch>& b) {
       b = builder.take(last_take + trigger, std::move(b));
       last_take = Clock::now();
-      return !(b->empty() && builder.closed());
+      return !(b->empty() && b->positions().empty() && builder.closed());
     }, /*depth=*/2);
     while (auto batch = stage.next()) {
       const auto start = Clock::now();
       const double interval = std::chrono::duration<double>(start - last_start).count();
       last_start = start;
       const bool had_records = !batch->empty();
+      for (std::size_t i = 0; i < batch->size(); ++i)
+        socket_records += batch->record(i).origin->source_id == SocketSource::kSourceId;
       if (had_records) engine.process(*batch);
+      for (const SourcePosition& p : batch->positions()) {
+        SourcePosition& held = positions[p.source_id];
+        if (held != p) positions_moved = true;
+        held = p;
+      }
       const auto done = Clock::now();
       const TimestampMs now_ms = wall_clock_ms();
       const bool changed = had_records || done - last_publish >= std::chrono::seconds(1);
       metrics.record_batch(engine, live.batch_windows(),
                            BatchTiming{std::chrono::duration<double>(done - start).count(), interval, builder.pending()},
-                           now_ms);
+                           now_ms, socket_records);
       live.after_batch(engine, now_ms, changed);
       if (changed) last_publish = done;
       stage.recycle(std::move(batch));
+      maybe_checkpoint(false);
     }
   } catch (...) {
     failure = std::current_exception();
@@ -126,16 +245,28 @@ int run_serve(const ServeOptions& opt) {
   ready = false;
   asio::post(io, [&] {
     ingest->stop();
+    if (follow) follow->stop();
     http->stop();
     hub.close_all();
     signals.cancel();
   });
   network.join();
-  if (failure) std::rethrow_exception(failure);
+  if (failure) {
+    if (checkpointer) checkpointer->wait_idle();
+    std::rethrow_exception(failure);
+  }
+  // End of input for good: every open window becomes final, as in batch mode.
+  if (eof_reached) engine.finish();
   files.flush();
+  if (checkpointer) {
+    checkpointer->wait_idle();
+    maybe_checkpoint(true);
+    if (!checkpointer->wait_idle()) spdlog::error("the final checkpoint could not be written; a restart resumes from the previous one");
+  }
   write_summary(opt.output_dir + "/summary.json",
                 make_summary(engine, RunInfo{std::chrono::duration<double>(Clock::now() - started).count(),
-                                             ingest_probe.blank_lines.load(), ingest_probe.bytes.load()}));
+                                             ingest_probe.blank_lines.load() + follow_probe.blank_lines.load(),
+                                             ingest_probe.bytes.load() + follow_probe.bytes.load()}));
   const EngineStats& s = engine.stats();
   spdlog::info("stopped: {} read, {} accepted, {} rejected, {} late, {} duplicate, {} windows", s.read, s.accepted,
                s.rejected, s.late, s.duplicate, s.windows_emitted);

@@ -12,8 +12,15 @@ std::unique_ptr<EventBatch> BatchBuilder::take(Clock::time_point deadline, std::
     empty->clear();
     std::swap(current_, empty);
   }
+  space_.notify_all();
   if (on_space_) on_space_();
   return empty;
+}
+
+bool BatchBuilder::wait_for_space(Clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  space_.wait_until(lock, deadline, [&] { return closed_ || current_->size() < max_records_; });
+  return !closed_ && current_->size() < max_records_;
 }
 
 std::size_t BatchBuilder::pending() const {
@@ -30,6 +37,7 @@ void BatchBuilder::close() {
   std::lock_guard lock(mutex_);
   closed_ = true;
   ready_.notify_all();
+  space_.notify_all();
 }
 
 bool BatchBuilder::closed() const {

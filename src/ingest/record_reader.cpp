@@ -40,7 +40,8 @@ bool RecordReader::fill() {
       throw std::system_error(errno, std::generic_category(), "read");
     }
     if (n == 0) {
-      eof_ = true;
+      // A followed file may still grow: only a plain stream ends here.
+      if (!follow_) eof_ = true;
       return false;
     }
     end_ += static_cast<std::size_t>(n);
@@ -65,6 +66,7 @@ std::size_t RecordReader::find_end(std::size_t from) {
 }
 
 bool RecordReader::next(FramedRecord& out) {
+  if (skipping_) return skip_too_long(out);
   while (true) {
     if (at_stream_start_ && end_ - begin_ >= 3) {
       if (std::memcmp(buf_.data() + begin_, "\xEF\xBB\xBF", 3) == 0) {
@@ -96,11 +98,14 @@ bool RecordReader::next(FramedRecord& out) {
       begin_ = nl + 1;
       scan_ = begin_;
       in_quotes_ = false;
+      // Past the first record a BOM is data; short reads must not make a later one look leading.
+      at_stream_start_ = false;
       return true;
     }
     scan_ = end_;
     if (end_ - begin_ > max_record_) return skip_too_long(out);
     if (!fill()) {
+      if (!eof_) return false;  // follow mode: the rest of the record is not written yet
       if (at_stream_start_ && end_ > begin_ && end_ - begin_ < 3 &&
           std::string_view(buf_.data() + begin_, end_ - begin_) == std::string_view("\xEF\xBB\xBF", end_ - begin_)) {
         begin_ = end_;  // a lone (partial) BOM
@@ -127,34 +132,44 @@ bool RecordReader::next(FramedRecord& out) {
 }
 
 bool RecordReader::skip_too_long(FramedRecord& out) {
-  // Keep a prefix for the ledger, then discard data until the record ends.
-  prefix_.assign(buf_.data() + begin_, kLedgerPrefix);
-  out.line = line_;
-  out.offset = offset_;
-  out.too_long = true;
-  out.unterminated = false;
-  std::uint64_t consumed = 0;
+  // Keep a prefix for the ledger, then discard data until the record ends. In follow mode the end
+  // may not be written yet: the skip then resumes on the next call, still holding nothing but the
+  // prefix.
+  if (!skipping_) {
+    prefix_.assign(buf_.data() + begin_, kLedgerPrefix);
+    skipping_ = true;
+    skip_line_ = line_;
+    skip_consumed_ = 0;
+    at_stream_start_ = false;
+  }
+  bool unterminated = false;
   while (true) {
     const char* start = buf_.data() + begin_;
     // scan_ == end_ here: everything in [begin_, end_) is part of the record.
     if (framing_ == Framing::csv) line_ += static_cast<std::uint64_t>(std::count(start, static_cast<const char*>(buf_.data() + end_), '\n'));
-    consumed += end_ - begin_;
+    skip_consumed_ += end_ - begin_;
     begin_ = end_ = scan_ = 0;
     if (!fill()) {
-      out.unterminated = true;
+      if (!eof_) return false;
+      unterminated = true;
       break;
     }
     const std::size_t nl = find_end(0);
     if (nl != std::string_view::npos) {
       if (framing_ == Framing::csv) line_ += static_cast<std::uint64_t>(std::count(static_cast<const char*>(buf_.data()), static_cast<const char*>(buf_.data() + nl), '\n'));
-      consumed += nl + 1;
+      skip_consumed_ += nl + 1;
       ++line_;
       begin_ = scan_ = nl + 1;
       break;
     }
     scan_ = end_;
   }
-  out.end_offset = offset_ + consumed;
+  skipping_ = false;
+  out.line = skip_line_;
+  out.offset = offset_;
+  out.too_long = true;
+  out.unterminated = unterminated;
+  out.end_offset = offset_ + skip_consumed_;
   offset_ = out.end_offset;
   in_quotes_ = false;
   out.text = prefix_;

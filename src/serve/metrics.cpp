@@ -3,6 +3,7 @@
 #include <prometheus/text_serializer.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 
 namespace orderpulse {
@@ -28,8 +29,9 @@ void advance(prometheus::Counter* c, std::uint64_t now, std::uint64_t& last) {
 
 }  // namespace
 
-ServerMetrics::ServerMetrics(const Config& config, const IngestProbe& ingest, const FeedProbe& feed)
-    : registry_(std::make_shared<prometheus::Registry>()), ingest_(ingest), feed_(feed) {
+ServerMetrics::ServerMetrics(const Config& config, const IngestProbe& ingest, const FeedProbe& feed,
+                             const FollowProbe* follow)
+    : registry_(std::make_shared<prometheus::Registry>()), follow_(follow), ingest_(ingest), feed_(feed) {
   using prometheus::BuildCounter;
   using prometheus::BuildGauge;
   read_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_records_read_total", "Records read from every source");
@@ -76,10 +78,69 @@ ServerMetrics::ServerMetrics(const Config& config, const IngestProbe& ingest, co
                                           "Records received and waiting for the next micro-batch");
   memory_ = add<prometheus::Gauge>(BuildGauge(), registry_, "orderpulse_process_resident_memory_bytes",
                                    "Resident memory of the server process");
+  uncovered_ = add<prometheus::Gauge>(BuildGauge(), registry_, "orderpulse_records_not_checkpointed",
+                                      "Records from sources that cannot replay (the socket) processed since the last "
+                                      "durable checkpoint: lost if the server crashed now");
+  if (follow_) {
+    follow_bytes_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_follow_bytes_total", "Bytes read from followed files");
+    follow_rotations_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_follow_rotations_total",
+                                                 "Followed paths that came to name a new file (rotation)");
+    follow_truncations_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_follow_truncations_total",
+                                                   "Followed files that shrank below what was read (truncation)");
+    auto& offsets = BuildGauge().Name("orderpulse_follow_offset_bytes").Help("Byte offset read so far, per followed file").Register(*registry_);
+    for (const auto& path : follow_->paths) follow_offsets_.push_back(&offsets.Add({{"file", path}}));
+  }
 }
 
+void ServerMetrics::checkpoints_enabled(double restore_seconds) {
+  using prometheus::BuildCounter;
+  using prometheus::BuildGauge;
+  const prometheus::Histogram::BucketBoundaries seconds{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                        0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  checkpoints_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_checkpoints_total", "Checkpoints made durable");
+  checkpoint_failures_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_checkpoint_failures_total",
+                                                  "Checkpoints that could not be written (see the log)");
+  checkpoint_duration_ = &prometheus::BuildHistogram()
+                              .Name("orderpulse_checkpoint_duration_seconds")
+                              .Help("Writer-thread time per checkpoint: encode, fsync of results, write, rename")
+                              .Register(*registry_)
+                              .Add({}, seconds);
+  checkpoint_snapshot_ = &prometheus::BuildHistogram()
+                              .Name("orderpulse_checkpoint_snapshot_seconds")
+                              .Help("Engine-thread time to take a checkpoint's snapshot (ingest is not paused longer)")
+                              .Register(*registry_)
+                              .Add({}, seconds);
+  checkpoint_size_ = add<prometheus::Gauge>(BuildGauge(), registry_, "orderpulse_checkpoint_size_bytes", "Size of the last checkpoint file");
+  checkpoint_age_ = add<prometheus::Gauge>(BuildGauge(), registry_, "orderpulse_checkpoint_age_seconds",
+                                           "Time since the last checkpoint became durable (since start when none yet)");
+  checkpoint_batch_ = add<prometheus::Gauge>(BuildGauge(), registry_, "orderpulse_checkpoint_last_batch",
+                                             "Batch id of the last durable checkpoint");
+  restore_seconds_ = add<prometheus::Gauge>(BuildGauge(), registry_, "orderpulse_checkpoint_restore_seconds",
+                                            "Time spent loading the checkpoint at start");
+  cow_seconds_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_checkpoint_copy_on_write_seconds_total",
+                                          "Engine-thread time copying state still held by a checkpoint before changing it");
+  cow_longest_ = add<prometheus::Gauge>(BuildGauge(), registry_, "orderpulse_checkpoint_copy_on_write_longest_seconds",
+                                        "Longest single copy-on-write pause of the engine thread");
+  restore_seconds_->Set(restore_seconds);
+  checkpoint_wall_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+void ServerMetrics::record_checkpoint(const CheckpointDone& done) {
+  checkpoints_->Increment();
+  checkpoint_duration_->Observe(done.seconds);
+  checkpoint_snapshot_->Observe(done.snapshot_seconds);
+  checkpoint_size_->Set(static_cast<double>(done.bytes));
+  checkpoint_batch_->Set(static_cast<double>(done.batch_id));
+  covered_socket_records_ = done.socket_records;
+  checkpoint_wall_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+void ServerMetrics::record_checkpoint_failure() { checkpoint_failures_->Increment(); }
+
 void ServerMetrics::record_batch(const Engine& engine, const std::vector<WindowResult>& final_windows,
-                                 const BatchTiming& timing, TimestampMs wall_now) {
+                                 const BatchTiming& timing, TimestampMs wall_now, std::uint64_t socket_records) {
   const EngineStats& s = engine.stats();
   advance(read_, s.read, last_stats_.read);
   advance(accepted_, s.accepted, last_stats_.accepted);
@@ -107,6 +168,14 @@ void ServerMetrics::record_batch(const Engine& engine, const std::vector<WindowR
   }
   if (timing.interval_seconds > 0) busy_ratio_->Set(std::min(1.0, timing.batch_seconds / timing.interval_seconds));
   queue_records_->Set(static_cast<double>(timing.queued_records));
+  // Without checkpoints nothing from the socket is ever covered.
+  uncovered_->Set(static_cast<double>(socket_records - std::min(socket_records, covered_socket_records_.load())));
+  if (cow_seconds_) {
+    const CowStats& cow = engine.cow_stats();
+    if (cow.pane_copy_seconds > last_cow_seconds_) cow_seconds_->Increment(cow.pane_copy_seconds - last_cow_seconds_);
+    last_cow_seconds_ = cow.pane_copy_seconds;
+    cow_longest_->Set(cow.longest_pane_copy_seconds);
+  }
 }
 
 std::string ServerMetrics::render() {
@@ -117,6 +186,17 @@ std::string ServerMetrics::render() {
   advance(ingest_accepted_, ingest_.connections_accepted.load(), last_conn_);
   advance(ingest_bytes_, ingest_.bytes.load(), last_bytes_);
   memory_->Set(resident_bytes());
+  if (checkpoint_age_) {
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+    checkpoint_age_->Set(static_cast<double>(now - checkpoint_wall_ms_.load()) / 1000.0);
+  }
+  if (follow_) {
+    advance(follow_bytes_, follow_->bytes.load(), last_follow_bytes_);
+    advance(follow_rotations_, follow_->rotations.load(), last_rotations_);
+    advance(follow_truncations_, follow_->truncations.load(), last_truncations_);
+    for (std::size_t i = 0; i < follow_offsets_.size(); ++i) follow_offsets_[i]->Set(static_cast<double>(follow_->offsets[i].load()));
+  }
   return prometheus::TextSerializer().Serialize(registry_->Collect());
 }
 

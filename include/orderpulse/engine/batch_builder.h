@@ -1,9 +1,9 @@
 #pragma once
-// The next micro-batch of the live server, filled by the network thread and taken by the engine
-// thread every trigger interval or as soon as it holds max_batch_size records. A mutex guards it,
-// held once per socket read (a chunk of many records), never per record. When the batch is full
-// the network side stops reading its sockets until the engine takes the batch: TCP backpressure
-// instead of an unbounded queue.
+// The next micro-batch of the live server, filled by the network thread (and the FollowSource
+// thread when files are followed) and taken by the engine thread every trigger interval or as soon
+// as it holds max_batch_size records. A mutex guards it, held once per socket read (a chunk of many
+// records), never per record. When the batch is full the network side stops reading its sockets
+// until the engine takes the batch: TCP backpressure instead of an unbounded queue.
 
 #include <chrono>
 #include <condition_variable>
@@ -42,6 +42,13 @@ class BatchBuilder {
   // paused sockets to the network thread).
   void set_on_space(std::function<void()> on_space) { on_space_ = std::move(on_space); }
 
+  // For producers with a thread of their own (file sources): blocks until the batch has room again,
+  // the deadline passes or close() is called. True when there is room (and not closed). Waiting
+  // here instead of reading on is what keeps such a producer from running ahead of the engine.
+  bool wait_for_space(Clock::time_point deadline);
+
+  std::size_t max_records() const { return max_records_; }
+
   std::size_t pending() const;
   bool full() const;
   void close();
@@ -51,6 +58,7 @@ class BatchBuilder {
   const std::size_t max_records_;
   mutable std::mutex mutex_;
   std::condition_variable ready_;
+  std::condition_variable space_;  // take() and close() wake wait_for_space
   std::unique_ptr<EventBatch> current_;
   std::function<void()> on_space_;
   bool closed_ = false;

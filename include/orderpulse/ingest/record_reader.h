@@ -3,6 +3,10 @@
 // hold newlines inside quotes. Owns its read buffer; runs on whichever thread drives the source.
 // A record longer than the limit is skipped without being held in memory: only a short prefix is
 // kept for the drop ledger.
+//
+// In follow mode (a file that is still being written) a read() of 0 bytes means "nothing more yet"
+// rather than the end of the stream: next() returns false, keeps a partial record (or the skipping of
+// an over-long one) pending, and picks it up on a later call once more bytes have arrived.
 
 #include <cstdint>
 #include <string>
@@ -30,10 +34,21 @@ class RecordReader {
   RecordReader(int fd, Framing framing, std::size_t max_record_bytes,
                std::uint64_t start_offset = 0, std::uint64_t start_line = 1);
 
-  // False at end of input. Throws std::system_error on a read error.
+  // False at end of input (in follow mode: when nothing complete is available yet). Throws
+  // std::system_error on a read error.
   bool next(FramedRecord& out);
 
+  // Switching follow mode off makes the next end of data final again, so a pending unterminated
+  // record is returned as the last one (a followed file that was rotated away is finished).
+  void set_follow(bool follow) {
+    follow_ = follow;
+    if (follow) eof_ = false;
+  }
+  bool follow() const { return follow_; }
+
+  // Offset just past the last record returned (where a restart would resume), and the line there.
   std::uint64_t bytes_consumed() const { return offset_; }
+  std::uint64_t next_line() const { return line_; }
 
  private:
   bool fill();                         // false at EOF
@@ -49,7 +64,11 @@ class RecordReader {
   std::size_t end_ = 0;    // end of valid data in buf_
   bool in_quotes_ = false;
   bool eof_ = false;
+  bool follow_ = false;
   bool at_stream_start_ = true;
+  bool skipping_ = false;  // inside an over-long record whose end has not been read yet
+  std::uint64_t skip_line_ = 0;
+  std::uint64_t skip_consumed_ = 0;
   std::uint64_t offset_;   // stream offset of buf_[begin_]
   std::uint64_t line_;
   std::string prefix_;

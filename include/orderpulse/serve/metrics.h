@@ -10,11 +10,14 @@
 #include <prometheus/registry.h>
 
 #include <array>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "orderpulse/checkpoint/checkpointer.h"
 #include "orderpulse/engine/engine.h"
+#include "orderpulse/ingest/follow_source.h"
 #include "orderpulse/ingest/socket_source.h"
 #include "orderpulse/serve/feed_hub.h"
 
@@ -29,16 +32,24 @@ struct BatchTiming {
 
 class ServerMetrics {
  public:
-  ServerMetrics(const Config& config, const IngestProbe& ingest, const FeedProbe& feed);
+  // `follow` may be null (no followed files).
+  ServerMetrics(const Config& config, const IngestProbe& ingest, const FeedProbe& feed, const FollowProbe* follow);
 
-  // Engine thread, after each batch.
+  // Engine thread, after each batch. `socket_records`: records processed so far from sources that
+  // cannot replay.
   void record_batch(const Engine& engine, const std::vector<WindowResult>& final_windows, const BatchTiming& timing,
-                    TimestampMs wall_now);
+                    TimestampMs wall_now, std::uint64_t socket_records);
+  // Checkpoint writer thread.
+  void record_checkpoint(const CheckpointDone& done);
+  void record_checkpoint_failure();
+  // Main thread, at start: checkpoints are on; `restore_seconds` is what loading took.
+  void checkpoints_enabled(double restore_seconds);
   // Network thread.
   std::string render();
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
+  const FollowProbe* follow_;
   const IngestProbe& ingest_;
   const FeedProbe& feed_;
   std::vector<std::string> spec_names_;
@@ -65,6 +76,27 @@ class ServerMetrics {
   prometheus::Gauge* busy_ratio_;
   prometheus::Gauge* queue_records_;
   prometheus::Gauge* memory_;
+
+  prometheus::Counter* checkpoints_ = nullptr;
+  prometheus::Counter* checkpoint_failures_ = nullptr;
+  prometheus::Histogram* checkpoint_duration_ = nullptr;
+  prometheus::Histogram* checkpoint_snapshot_ = nullptr;
+  prometheus::Gauge* checkpoint_size_ = nullptr;
+  prometheus::Gauge* checkpoint_age_ = nullptr;
+  prometheus::Gauge* checkpoint_batch_ = nullptr;
+  prometheus::Gauge* restore_seconds_ = nullptr;
+  prometheus::Counter* cow_seconds_ = nullptr;
+  prometheus::Gauge* cow_longest_ = nullptr;
+  prometheus::Gauge* uncovered_ = nullptr;
+  std::atomic<std::int64_t> checkpoint_wall_ms_{0};  // when the last one became durable; 0 = none
+  std::atomic<std::uint64_t> covered_socket_records_{0};
+  double last_cow_seconds_ = 0;
+
+  prometheus::Counter* follow_bytes_ = nullptr;
+  prometheus::Counter* follow_rotations_ = nullptr;
+  prometheus::Counter* follow_truncations_ = nullptr;
+  std::vector<prometheus::Gauge*> follow_offsets_;
+  std::uint64_t last_follow_bytes_ = 0, last_rotations_ = 0, last_truncations_ = 0;
 
   // Last values pushed into counters fed from cumulative sources.
   EngineStats last_stats_;
