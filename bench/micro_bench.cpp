@@ -59,6 +59,7 @@ BENCHMARK(BM_HyperLogLogAdd);
 
 void BM_PaneAdd(benchmark::State& state) {
   Aggregate agg;
+  CowStats cow;
   Event e;
   e.quantity = 2;
   e.unit_price = 1999;
@@ -67,7 +68,7 @@ void BM_PaneAdd(benchmark::State& state) {
     ++i;
     e.product_ref = i % 997;
     e.category_ref = i % 20;
-    agg.add(e, i * 0x9E3779B97F4A7C15ull);
+    agg.add(e, i * 0x9E3779B97F4A7C15ull, cow);
   }
   state.SetItemsProcessed(state.iterations());
 }

@@ -132,10 +132,11 @@ std::vector<fs::path> CheckpointStore::list() const {
 }
 
 CheckpointStore::Loaded CheckpointStore::read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw CheckpointError(path.string() + ": cannot open: " + errno_text());
-  std::string image((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw CheckpointError(path.string() + ": read error");
+  std::string image(static_cast<std::size_t>(in.tellg()), '\0');
+  in.seekg(0);
+  if (!in.read(image.data(), static_cast<std::streamsize>(image.size()))) throw CheckpointError(path.string() + ": read error");
   if (image.size() < kHeaderSize) throw CheckpointError(path.string() + ": truncated (" + std::to_string(image.size()) + " bytes)");
   Decoder head(std::string_view(image).substr(0, kHeaderSize));
   if (head.bytes(kMagic.size()) != kMagic) throw CheckpointError(path.string() + ": not a checkpoint file");

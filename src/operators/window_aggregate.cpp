@@ -13,7 +13,7 @@ void WindowAggregate::on_batch(EventBatch& batch, Collector&) {
   for (Event& e : batch.events()) {
     if (e.status != EventStatus::accepted) continue;
     const std::uint64_t customer = stable_hash(e.customer_id);
-    store_.pane_for(e.event_time).add(e, customer);
+    store_.add(e, customer);
     totals_.add(e, customer);
   }
 }
@@ -78,7 +78,7 @@ bool WindowAggregate::compute(std::size_t spec, TimestampMs start, WindowResult&
   for (auto it = panes.lower_bound(start); it != panes.end() && it->first < end; ++it) {
     const Aggregate& p = *it->second.agg;
     m.totals.merge(p.totals);
-    for (const auto& [id, agg] : p.products) {
+    p.products.for_each([&](std::uint32_t id, const ProductAgg& agg) {
       if (id >= m.products.size()) m.products.resize(directory_.products(), ProductAgg{-1, 0});
       ProductAgg& dst = m.products[id];
       if (dst.revenue < 0) {
@@ -87,7 +87,7 @@ bool WindowAggregate::compute(std::size_t spec, TimestampMs start, WindowResult&
       }
       dst.revenue += agg.revenue;
       dst.items += agg.items;
-    }
+    });
     for (const auto& [id, rev] : p.categories) {
       if (id >= m.categories.size()) m.categories.resize(id + 1, -1);
       if (m.categories[id] < 0) {

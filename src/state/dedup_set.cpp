@@ -66,6 +66,7 @@ void DedupSet::decode(Decoder& in) {
   current_.clear();
   previous_.clear();
   const std::size_t n = in.count(10);
+  current_.reserve(n);
   for (std::size_t k = 0; k < n; ++k) {
     const std::string_view order_id = in.str();
     const auto line = static_cast<std::int32_t>(in.svarint());
@@ -137,6 +138,16 @@ void DedupSet::Table::grow() {
   slots_ = std::move(slots);
   keys_ = std::move(keys);
   mask_ = mask;
+}
+
+void DedupSet::Table::reserve(std::size_t n) {
+  std::size_t capacity = slots_.size();
+  while (capacity < 2 * (n + 1)) capacity *= 2;
+  if (capacity == slots_.size()) return;
+  if (size_ != 0) throw std::logic_error("DedupSet::Table::reserve on a used table");
+  slots_ = CowChunks<Slot>(capacity, Slot{0, 0});
+  keys_ = CowChunks<KeyRef>(capacity, KeyRef{0, 0});
+  mask_ = capacity - 1;
 }
 
 void DedupSet::Table::clear() {

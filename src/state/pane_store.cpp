@@ -43,9 +43,9 @@ void Totals::decode(Decoder& in) {
   customers.decode(in);
 }
 
-void Aggregate::add(const Event& e, std::uint64_t customer_hash) {
+void Aggregate::add(const Event& e, std::uint64_t customer_hash, CowStats& cow) {
   totals.add(e, customer_hash);
-  ProductAgg& p = products[e.product_ref];
+  ProductAgg& p = products.at(e.product_ref, cow);
   p.revenue += e.revenue();
   p.items += e.quantity;
   categories[e.category_ref] += e.revenue();
@@ -53,18 +53,14 @@ void Aggregate::add(const Event& e, std::uint64_t customer_hash) {
 
 void Aggregate::encode(Encoder& out) const {
   totals.encode(out);
-  std::vector<std::pair<std::uint32_t, ProductAgg>> ps(products.begin(), products.end());
-  std::sort(ps.begin(), ps.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  out.varint(ps.size());
-  for (const auto& [id, agg] : ps) {
+  out.varint(products.size());
+  products.for_each([&out](std::uint32_t id, const ProductAgg& agg) {
     out.varint(id);
     out.svarint(agg.revenue);
     out.varint(static_cast<std::uint64_t>(agg.items));
-  }
-  std::vector<std::pair<std::uint32_t, Cents>> cs(categories.begin(), categories.end());
-  std::sort(cs.begin(), cs.end());
-  out.varint(cs.size());
-  for (const auto& [id, rev] : cs) {
+  });
+  out.varint(categories.size());
+  for (const auto& [id, rev] : categories) {
     out.varint(id);
     out.svarint(rev);
   }
@@ -72,10 +68,8 @@ void Aggregate::encode(Encoder& out) const {
 
 void Aggregate::decode(Decoder& in, std::size_t max_products, std::size_t max_categories) {
   totals.decode(in);
-  products.clear();
-  categories.clear();
+  if (products.size() != 0 || !categories.empty()) throw CodecError("pane: decode into a used pane");
   const std::size_t np = in.count(3);
-  products.reserve(np);
   for (std::size_t i = 0; i < np; ++i) {
     const std::uint64_t id = in.varint();
     if (id >= max_products) throw CodecError("pane: unknown product id");
@@ -101,10 +95,7 @@ Aggregate& PaneStore::pane_for(TimestampMs t) {
     // The one pause a checkpoint causes after its snapshot: measured for the probe.
     const auto begin = std::chrono::steady_clock::now();
     slot.agg = std::make_shared<Aggregate>(*slot.agg);
-    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
-    ++cow_.pane_copies;
-    cow_.pane_copy_seconds += took;
-    cow_.longest_pane_copy_seconds = std::max(cow_.longest_pane_copy_seconds, took);
+    cow_.note(std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count());
   }
   slot.shared = false;
   cached_start_ = start;

@@ -41,10 +41,9 @@ void ProductDirectory::decode(Decoder& in) {
   }
   const std::size_t np = in.count(1);
   products_info_.reserve(np);
+  products_.reserve(np);
   for (std::size_t i = 0; i < np; ++i) {
-    const std::string_view name = in.str();
-    if (find_product(name)) throw CodecError("directory: repeated product id");
-    product(name);
+    if (product(in.str()) != i) throw CodecError("directory: repeated product id");
   }
 }
 

@@ -22,11 +22,14 @@ class Encoder {
   void u64(std::uint64_t v) { fixed(v, 8); }
   void i64(std::int64_t v) { u64(static_cast<std::uint64_t>(v)); }
   void varint(std::uint64_t v) {
+    char tmp[10];
+    std::size_t n = 0;
     while (v >= 0x80) {
-      buf_.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      tmp[n++] = static_cast<char>((v & 0x7f) | 0x80);
       v >>= 7;
     }
-    buf_.push_back(static_cast<char>(v));
+    tmp[n++] = static_cast<char>(v);
+    buf_.append(tmp, n);
   }
   // Zig-zag, so small negative numbers stay short.
   void svarint(std::int64_t v) { varint((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63)); }
@@ -40,7 +43,9 @@ class Encoder {
 
  private:
   void fixed(std::uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) buf_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    char tmp[8];
+    for (int i = 0; i < n; ++i) tmp[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+    buf_.append(tmp, static_cast<std::size_t>(n));
   }
   std::string buf_;
 };
@@ -54,6 +59,8 @@ class Decoder {
   std::uint64_t u64() { return fixed(8); }
   std::int64_t i64() { return static_cast<std::int64_t>(u64()); }
   std::uint64_t varint() {
+    if (pos_ < data_.size() && !(static_cast<std::uint8_t>(data_[pos_]) & 0x80))  // one byte: most of them
+      return static_cast<std::uint8_t>(data_[pos_++]);
     std::uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
       const std::uint8_t b = u8();

@@ -83,6 +83,8 @@ class DedupSet {
       note_time(t);
     }
     void clear();
+    // Room for n keys without growing (restore knows the count up front).
+    void reserve(std::size_t n);
     std::size_t size() const { return size_; }
     TimestampMs max_time() const { return max_time_; }
     Frozen::Table freeze();

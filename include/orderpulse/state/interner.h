@@ -45,6 +45,7 @@ class Interner {
   }
   std::string_view name(std::uint32_t id) const { return chunks_[id >> kChunkBits][id & (kChunkSize - 1)]; }
   std::size_t size() const { return size_; }
+  void reserve(std::size_t n) { ids_.reserve(n); }
 
   Frozen freeze() const { return Frozen{{chunks_.begin(), chunks_.end()}, size_}; }
 
