@@ -150,8 +150,9 @@ CheckpointStore::Loaded CheckpointStore::read(const fs::path& path) {
   const std::uint64_t body_size = head.u64();
   const std::uint64_t sum = head.u64();
   if (body_size != image.size() - kHeaderSize)
-    throw CheckpointError(path.string() + ": truncated (body " + std::to_string(image.size() - kHeaderSize) + " of " +
-                          std::to_string(body_size) + " bytes)");
+    throw CheckpointError(path.string() + (body_size > image.size() - kHeaderSize ? ": truncated" : ": wrong length") +
+                          " (body of " + std::to_string(image.size() - kHeaderSize) + " bytes, header says " +
+                          std::to_string(body_size) + ")");
   if (sum != checksum(image)) throw CheckpointError(path.string() + ": checksum mismatch (corrupt)");
   loaded.body = image.substr(kHeaderSize);
   return loaded;
