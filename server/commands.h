@@ -37,6 +37,9 @@ struct ServeOptions {
   std::string checkpoint_interval;  // empty: the config's
   bool reset_state = false;
   bool exit_at_eof = false;
+  std::string kafka_brokers;
+  std::string kafka_topic;
+  std::string kafka_group = "orderpulse";
 };
 
 // Runs until SIGINT/SIGTERM (or, with exit_at_eof, until the followed files are read). Exit codes as

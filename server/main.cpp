@@ -45,7 +45,11 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--checkpoint-dir", serve.checkpoint_dir, "Write checkpoints here and resume from the newest on start");
   serve_cmd->add_option("--checkpoint-interval", serve.checkpoint_interval, "Time between checkpoints, e.g. 10s (config key checkpoint_interval)");
   serve_cmd->add_flag("--reset-state", serve.reset_state, "Discard the checkpoints in --checkpoint-dir and start from scratch");
-  serve_cmd->add_flag("--exit-at-eof", serve.exit_at_eof, "Read the --follow files to their end, finalize every window, checkpoint and exit");
+  serve_cmd->add_flag("--exit-at-eof", serve.exit_at_eof,
+                      "Read the --follow files and Kafka partitions to their end, finalize every window, checkpoint and exit");
+  serve_cmd->add_option("--kafka-brokers", serve.kafka_brokers, "Kafka bootstrap servers HOST:PORT[,HOST:PORT...]");
+  serve_cmd->add_option("--kafka-topic", serve.kafka_topic, "Kafka topic to consume (each partition is its own source)");
+  serve_cmd->add_option("--kafka-group", serve.kafka_group, "Kafka consumer group")->capture_default_str();
 
   if (auto code = cli_parse(app, "orderpulse", argc, argv)) return *code;
 

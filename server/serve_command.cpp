@@ -4,6 +4,7 @@
 // checkpoints. They meet in the BatchBuilder (records in), through posts to the io_context (feed
 // messages, resumes out) and in the Checkpointer (snapshots out).
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <map>
@@ -18,6 +19,7 @@
 #include "orderpulse/engine/engine.h"
 #include "orderpulse/engine/parse_stage.h"
 #include "orderpulse/ingest/follow_source.h"
+#include "orderpulse/ingest/kafka_source.h"
 #include "orderpulse/ingest/socket_source.h"
 #include "orderpulse/serve/http_server.h"
 #include "orderpulse/serve/live_view.h"
@@ -52,7 +54,13 @@ int run_serve(const ServeOptions& opt) {
     config.checkpoint_interval = parse_duration(opt.checkpoint_interval);
     if (config.checkpoint_interval <= 0) throw ConfigError("--checkpoint-interval must be positive");
   }
-  if (opt.exit_at_eof && opt.follow.empty()) throw ConfigError("--exit-at-eof needs at least one --follow file");
+  const bool use_kafka = !opt.kafka_topic.empty();
+  if (!opt.kafka_brokers.empty() && !use_kafka) throw ConfigError("--kafka-brokers needs --kafka-topic");
+  if (use_kafka && opt.kafka_brokers.empty() &&
+      std::none_of(config.kafka.begin(), config.kafka.end(), [](const auto& kv) { return kv.first == "bootstrap.servers"; }))
+    throw ConfigError("--kafka-topic needs --kafka-brokers (or kafka.bootstrap.servers in the config)");
+  if (opt.exit_at_eof && opt.follow.empty() && !use_kafka)
+    throw ConfigError("--exit-at-eof needs a --follow file or a Kafka topic");
   if (opt.reset_state && opt.checkpoint_dir.empty()) throw ConfigError("--reset-state needs --checkpoint-dir");
   const tcp::endpoint ingest_ep = parse_endpoint(opt.ingest, "--ingest");
   const tcp::endpoint http_ep = parse_endpoint(opt.http, "--http");
@@ -63,6 +71,7 @@ int run_serve(const ServeOptions& opt) {
   // State first: the newest usable checkpoint, or a fresh engine.
   Settings settings = config.result_settings();
   settings.emplace_back("follow", join(opt.follow));  // source ids follow this order
+  settings.emplace_back("kafka_topic", opt.kafka_topic);
   auto make_engine = [&] { return std::make_unique<Engine>(config, catalog); };
   std::unique_ptr<CheckpointStore> store;
   Recovered recovered;
@@ -87,13 +96,21 @@ int run_serve(const ServeOptions& opt) {
   IngestProbe ingest_probe;
   FeedProbe feed_probe;
   FollowProbe follow_probe(opt.follow);
+  KafkaProbe kafka_probe;
   BatchBuilder builder(config.max_batch_size);
   FeedHub hub(io, feed_probe);
   ResultFiles files(opt.output_dir, /*flush_every_batch=*/true, recovered.meta ? &recovered.meta->outputs : nullptr);
   LiveView live(config, hub);
   engine.add_sink(files);
   engine.add_sink(live);
-  ServerMetrics metrics(config, ingest_probe, feed_probe, opt.follow.empty() ? nullptr : &follow_probe);
+  std::unique_ptr<KafkaSource> kafka;  // created below, once its end-of-input hook can be wired
+  auto source_name = [&](std::uint32_t id) -> std::string {
+    if (KafkaSource::is_kafka_source(id)) return kafka ? kafka->source_name(id) : "kafka:" + std::to_string(id);
+    if (id >= kFirstFollowSource && id - kFirstFollowSource < opt.follow.size()) return opt.follow[id - kFirstFollowSource];
+    return "socket";
+  };
+  ServerMetrics metrics(config, ingest_probe, feed_probe, opt.follow.empty() ? nullptr : &follow_probe,
+                        kafka ? &kafka_probe : nullptr, source_name);
   std::atomic<bool> ready{false};
   std::atomic<bool> eof_reached{false};
 
@@ -108,7 +125,7 @@ int run_serve(const ServeOptions& opt) {
     http = std::make_unique<HttpServer>(
         io, http_ep, hub,
         HttpRoutes{kDashboardHtml, [&metrics] { return metrics.render(); }, [&live] { return live.snapshot(); },
-                   [&ready] { return ready.load(); }});
+                   [&] { return ready.load() && (!kafka || kafka_probe.broker_up.load()); }});
   } catch (const boost::system::system_error& e) {
     throw std::runtime_error("cannot listen for http on " + to_string(http_ep) + ": " + e.code().message());
   }
@@ -119,17 +136,35 @@ int run_serve(const ServeOptions& opt) {
   auto stop_intake = [&] {
     ingest->stop();
     if (follow) follow->stop();
+    if (kafka) kafka->stop();
     asio::post(io, [&] { builder.close(); });
   };
   std::map<std::uint32_t, SourcePosition> positions;
+  // --exit-at-eof: when every finite source (the followed files, the Kafka partitions) is read to
+  // its end, intake stops and the stream finishes.
+  const int finite_sources = (opt.follow.empty() ? 0 : 1) + (use_kafka ? 1 : 0);
+  std::atomic<int> finished_sources{0};
+  auto source_done = [&] {
+    if (++finished_sources < finite_sources) return;
+    eof_reached = true;
+    spdlog::info("every source read to its end: finishing");
+    asio::post(io, stop_intake);
+  };
+  if (use_kafka) {
+    KafkaOptions ko;
+    ko.brokers = opt.kafka_brokers;
+    ko.topic = opt.kafka_topic;
+    ko.group = opt.kafka_group;
+    ko.properties = config.kafka;
+    ko.max_record_bytes = config.max_line_bytes;
+    ko.stop_at_eof = opt.exit_at_eof;
+    ko.on_done = source_done;
+    kafka = std::make_unique<KafkaSource>(std::move(ko), builder, kafka_probe);
+  }
   if (!opt.follow.empty()) {
     FollowOptions fo;
     fo.stop_at_eof = opt.exit_at_eof;
-    fo.on_done = [&] {
-      eof_reached = true;
-      spdlog::info("every followed file read to its end: finishing");
-      asio::post(io, stop_intake);
-    };
+    fo.on_done = source_done;
     follow = std::make_unique<FollowSource>(opt.follow, std::nullopt, config.max_line_bytes, kFirstFollowSource, builder,
                                             follow_probe, std::move(fo));
     if (recovered.meta) {
@@ -139,12 +174,23 @@ int run_serve(const ServeOptions& opt) {
     }
     for (const SourcePosition& p : follow->initial_positions()) positions[p.source_id] = p;
   }
+  if (kafka && recovered.meta) {
+    std::vector<SourcePosition> saved;
+    for (const SourceCheckpoint& s : recovered.meta->sources) saved.push_back(s.position);
+    kafka->seek(saved);
+    for (const SourcePosition& p : saved)
+      if (KafkaSource::is_kafka_source(p.source_id)) positions[p.source_id] = p;
+  }
 
   std::unique_ptr<Checkpointer> checkpointer;
   if (store) {
     metrics.checkpoints_enabled(recovered.seconds);
     checkpointer = std::make_unique<Checkpointer>(
-        *store, [&metrics](const CheckpointDone& d) { metrics.record_checkpoint(d); },
+        *store,
+        [&](const CheckpointDone& d) {
+          metrics.record_checkpoint(d);
+          if (kafka) kafka->commit(d.positions);
+        },
         [&metrics](const std::string&) { metrics.record_checkpoint_failure(); });
   }
 
@@ -154,9 +200,11 @@ int run_serve(const ServeOptions& opt) {
   ingest->start();
   http->start();
   if (follow) follow->start();
+  if (kafka) kafka->start();
   spdlog::info("ingest listening on {}", to_string(ingest->local_endpoint()));
   spdlog::info("http listening on {}", to_string(http->local_endpoint()));
   for (const auto& path : opt.follow) spdlog::info("following {}", path);
+  if (kafka) spdlog::info("consuming kafka topic {} as group {}", opt.kafka_topic, opt.kafka_group);
   if (store) spdlog::info("checkpoints in {} every {}", opt.checkpoint_dir, format_duration(config.checkpoint_interval));
   spdlog::info("output in {}", opt.output_dir);
 
@@ -187,7 +235,7 @@ int run_serve(const ServeOptions& opt) {
     job.batch_id = engine.stats().batches;
     job.engine = engine.snapshot();
     job.meta.settings = settings;
-    for (const auto& [id, p] : positions) job.meta.sources.push_back({opt.follow[id - kFirstFollowSource], p});
+    for (const auto& [id, p] : positions) job.meta.sources.push_back({source_name(id), p});
     job.meta.outputs = files.marks();
     job.meta.catalog_fingerprint = catalog_fingerprint;
     job.sync_fds = files.fds();
@@ -206,6 +254,7 @@ int run_serve(const ServeOptions& opt) {
   auto last_take = started;
   auto last_start = started;
   auto last_publish = started;
+  auto last_commit = started;
   std::exception_ptr failure;
   try {
     ParseStage stage([&](std::unique_ptr<EventBatch>& b) {
@@ -218,6 +267,7 @@ int run_serve(const ServeOptions& opt) {
       const double interval = std::chrono::duration<double>(start - last_start).count();
       last_start = start;
       const bool had_records = !batch->empty();
+      engine.set_clock(wall_clock_ms());
       for (std::size_t i = 0; i < batch->size(); ++i)
         socket_records += batch->record(i).origin->source_id == SocketSource::kSourceId;
       if (had_records) engine.process(*batch);
@@ -236,6 +286,14 @@ int run_serve(const ServeOptions& opt) {
       if (changed) last_publish = done;
       stage.recycle(std::move(batch));
       maybe_checkpoint(false);
+      // Without checkpoints the group's offsets follow what has been processed, for lag tools.
+      if (kafka && !checkpointer && positions_moved && done - last_commit >= std::chrono::seconds(1)) {
+        std::vector<SourcePosition> now_at;
+        for (const auto& [id, p] : positions) now_at.push_back(p);
+        kafka->commit(now_at);
+        last_commit = done;
+        positions_moved = false;
+      }
     }
   } catch (...) {
     failure = std::current_exception();
@@ -246,6 +304,7 @@ int run_serve(const ServeOptions& opt) {
   asio::post(io, [&] {
     ingest->stop();
     if (follow) follow->stop();
+    if (kafka) kafka->stop();
     http->stop();
     hub.close_all();
     signals.cancel();

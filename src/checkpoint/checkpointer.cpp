@@ -81,7 +81,9 @@ void Checkpointer::write(CheckpointJob& job) {
       last_ok_ = true;
     }
     spdlog::debug("checkpoint {}: {} bytes in {:.3f} s", job.batch_id, bytes, seconds);
-    on_done_(CheckpointDone{job.batch_id, bytes, seconds, job.snapshot_seconds, job.socket_records});
+    CheckpointDone done{job.batch_id, bytes, seconds, job.snapshot_seconds, job.socket_records, {}};
+    for (const SourceCheckpoint& s : job.meta.sources) done.positions.push_back(s.position);
+    on_done_(done);
   } catch (const std::exception& e) {
     if (e.what() != last_error_) spdlog::error("checkpoint {} failed: {}", job.batch_id, e.what());
     last_error_ = e.what();

@@ -116,6 +116,17 @@ Config Config::parse_json(std::string_view text, const std::string& origin) {
     } else if (key == "checkpoint_interval") {
       c.checkpoint_interval = duration_value(v, where);
       if (c.checkpoint_interval <= 0) throw ConfigError(where + " must be positive");
+    } else if (key == "kafka") {
+      if (!v.is_object()) throw ConfigError(where + " must be an object of librdkafka properties");
+      for (auto p = v.begin(); p != v.end(); ++p) {
+        const nlohmann::json& pv = p.value();
+        if (pv.is_string()) c.kafka.emplace_back(p.key(), pv.get<std::string>());
+        else if (pv.is_number_integer() || pv.is_boolean()) c.kafka.emplace_back(p.key(), pv.dump());
+        else throw ConfigError(origin + ": 'kafka." + p.key() + "' must be a string, integer or boolean");
+      }
+    } else if (key == "idle_timeout") {
+      c.idle_timeout = duration_value(v, where);
+      if (c.idle_timeout < 0) throw ConfigError(where + " must not be negative");
     } else if (key == "max_line_bytes") {
       c.max_line_bytes = count_value(v, where, 64, std::size_t{1} << 30);
     } else if (key == "max_batch_size") {
@@ -144,7 +155,7 @@ Config Config::parse_json(std::string_view text, const std::string& origin) {
     } else {
       throw ConfigError(origin + ": unknown key '" + key +
                         "' (known: watermark_delay, dedup_horizon, windows, max_line_bytes, max_batch_size, "
-                        "trigger_interval, top_n, checkpoint_interval)");
+                        "trigger_interval, top_n, checkpoint_interval, idle_timeout, kafka)");
     }
   }
   return c;

@@ -9,12 +9,20 @@ Engine::Engine(const Config& config, std::shared_ptr<const Catalog> catalog)
       windows_(config, directory_),
       admission_(config, watermarks_, windows_),
       enrichment_(directory_),
-      pipeline_{&admission_, &enrichment_, &windows_} {}
+      pipeline_{&admission_, &enrichment_, &windows_} {
+  watermarks_.set_idle_timeout(config.idle_timeout);
+}
 
 void Engine::process(EventBatch& batch) {
   if (!batch.parsed()) parser_.parse(batch);
   for (Operator* op : pipeline_) op->on_batch(batch, collector_);
 
+  std::uint32_t last_source = UINT32_MAX;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const std::uint32_t source = batch.record(i).origin->source_id;
+    if (source != last_source) watermarks_.touch(source);
+    last_source = source;
+  }
   for (const Event& e : batch.events()) {
     ++stats_.read;
     switch (e.status) {
@@ -35,6 +43,15 @@ void Engine::process(EventBatch& batch) {
   ++stats_.batches;
   advance(watermarks_.engine_watermark());
   deliver();
+}
+
+void Engine::set_clock(TimestampMs now) {
+  watermarks_.set_now(now);
+  const TimestampMs wm = watermarks_.engine_watermark();
+  if (wm > stats_.watermark) {
+    advance(wm);
+    deliver();
+  }
 }
 
 void Engine::finish() {

@@ -30,8 +30,14 @@ void advance(prometheus::Counter* c, std::uint64_t now, std::uint64_t& last) {
 }  // namespace
 
 ServerMetrics::ServerMetrics(const Config& config, const IngestProbe& ingest, const FeedProbe& feed,
-                             const FollowProbe* follow)
-    : registry_(std::make_shared<prometheus::Registry>()), follow_(follow), ingest_(ingest), feed_(feed) {
+                             const FollowProbe* follow, const KafkaProbe* kafka,
+                             std::function<std::string(std::uint32_t)> source_name)
+    : registry_(std::make_shared<prometheus::Registry>()),
+      follow_(follow),
+      ingest_(ingest),
+      feed_(feed),
+      kafka_(kafka),
+      source_name_(std::move(source_name)) {
   using prometheus::BuildCounter;
   using prometheus::BuildGauge;
   read_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_records_read_total", "Records read from every source");
@@ -89,6 +95,31 @@ ServerMetrics::ServerMetrics(const Config& config, const IngestProbe& ingest, co
                                                    "Followed files that shrank below what was read (truncation)");
     auto& offsets = BuildGauge().Name("orderpulse_follow_offset_bytes").Help("Byte offset read so far, per followed file").Register(*registry_);
     for (const auto& path : follow_->paths) follow_offsets_.push_back(&offsets.Add({{"file", path}}));
+  }
+  holder_family_ = &BuildGauge()
+                        .Name("orderpulse_watermark_holder")
+                        .Help("1 for the source whose watermark is the engine's (the slowest one not idle)")
+                        .Register(*registry_);
+  idle_sources_ = add<prometheus::Gauge>(BuildGauge(), registry_, "orderpulse_sources_idle",
+                                         "Sources idle longer than idle_timeout, not holding the watermark back");
+  if (kafka_) {
+    kafka_messages_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_kafka_messages_total", "Messages consumed");
+    kafka_fetch_errors_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_kafka_fetch_errors_total",
+                                                   "Errors reported by the Kafka client (fetch, transport)");
+    kafka_rebalances_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_kafka_rebalances_total",
+                                                 "Consumer group rebalances (assignments and revocations)");
+    kafka_commits_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_kafka_commits_total",
+                                              "Offset commits to the group (after a durable checkpoint)");
+    kafka_commit_failures_ = add<prometheus::Counter>(BuildCounter(), registry_, "orderpulse_kafka_commit_failures_total",
+                                                      "Offset commits the group refused");
+    kafka_assigned_ = add<prometheus::Gauge>(BuildGauge(), registry_, "orderpulse_kafka_assigned_partitions", "Partitions assigned to this server");
+    kafka_up_ = add<prometheus::Gauge>(BuildGauge(), registry_, "orderpulse_kafka_broker_up", "1 while the brokers are reachable");
+    kafka_paused_ = add<prometheus::Gauge>(BuildGauge(), registry_, "orderpulse_kafka_paused",
+                                           "1 while partitions are paused because the engine is behind");
+    kafka_lag_family_ = &BuildGauge()
+                             .Name("orderpulse_kafka_consumer_lag")
+                             .Help("Records in the partition not yet read (partition end minus position)")
+                             .Register(*registry_);
   }
 }
 
@@ -170,6 +201,15 @@ void ServerMetrics::record_batch(const Engine& engine, const std::vector<WindowR
   queue_records_->Set(static_cast<double>(timing.queued_records));
   // Without checkpoints nothing from the socket is ever covered.
   uncovered_->Set(static_cast<double>(socket_records - std::min(socket_records, covered_socket_records_.load())));
+  const SourceWatermarks& wms = engine.watermarks();
+  const auto holder = wms.holding_source();
+  if (holder != holder_source_) {
+    if (holder_) holder_family_->Remove(holder_);
+    holder_ = holder ? &holder_family_->Add({{"source", source_name_(*holder)}}) : nullptr;
+    if (holder_) holder_->Set(1);
+    holder_source_ = holder;
+  }
+  idle_sources_->Set(static_cast<double>(wms.idle_sources()));
   if (cow_seconds_) {
     const CowStats& cow = engine.cow_stats();
     if (cow.pane_copy_seconds > last_cow_seconds_) cow_seconds_->Increment(cow.pane_copy_seconds - last_cow_seconds_);
@@ -190,6 +230,21 @@ std::string ServerMetrics::render() {
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch()).count();
     checkpoint_age_->Set(static_cast<double>(now - checkpoint_wall_ms_.load()) / 1000.0);
+  }
+  if (kafka_) {
+    advance(kafka_messages_, kafka_->messages.load(), last_kmsg_);
+    advance(kafka_fetch_errors_, kafka_->fetch_errors.load(), last_kerr_);
+    advance(kafka_rebalances_, kafka_->rebalances.load(), last_kreb_);
+    advance(kafka_commits_, kafka_->commits.load(), last_kcom_);
+    advance(kafka_commit_failures_, kafka_->commit_failures.load(), last_kcomf_);
+    kafka_assigned_->Set(static_cast<double>(kafka_->assigned.load()));
+    kafka_up_->Set(kafka_->broker_up.load() ? 1 : 0);
+    kafka_paused_->Set(kafka_->paused.load() ? 1 : 0);
+    for (const auto& [partition, lag] : kafka_->lag()) {
+      auto& g = kafka_lag_[partition];
+      if (!g) g = &kafka_lag_family_->Add({{"partition", std::to_string(partition)}});
+      g->Set(lag.high < 0 ? 0 : static_cast<double>(lag.high - std::max<std::int64_t>(lag.position, 0)));
+    }
   }
   if (follow_) {
     advance(follow_bytes_, follow_->bytes.load(), last_follow_bytes_);

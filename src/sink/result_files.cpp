@@ -61,7 +61,13 @@ void ResultFiles::on_drop(const DropView& d) {
   append_json_string(dropped_buf_, d.origin->location_key);
   dropped_buf_ += ":";
   append_json_string(dropped_buf_, d.origin->location);
-  dropped_buf_ += ",\"line\":";
+  if (d.origin->partition >= 0) {
+    dropped_buf_ += ",\"partition\":";
+    dropped_buf_ += std::to_string(d.origin->partition);
+    dropped_buf_ += ",\"offset\":";
+  } else {
+    dropped_buf_ += ",\"line\":";
+  }
   dropped_buf_ += std::to_string(d.position);
   dropped_buf_ += ",\"raw\":";
   append_json_string(dropped_buf_, d.raw);

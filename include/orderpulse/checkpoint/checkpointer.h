@@ -25,6 +25,7 @@ struct CheckpointDone {
   double seconds = 0;           // encode + fsync of results + write, on the writer thread
   double snapshot_seconds = 0;  // what the engine thread spent
   std::uint64_t socket_records = 0;
+  std::vector<SourcePosition> positions;  // what the checkpoint covers (Kafka commits these)
 };
 
 class Checkpointer {

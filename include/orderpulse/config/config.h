@@ -35,6 +35,12 @@ struct Config {
   DurationMs trigger_interval = 100;
   std::size_t top_n = 10;
   DurationMs checkpoint_interval = 10'000;  // used when serve has a checkpoint directory
+  // Live server: a source (Kafka partition, followed file, the socket) with nothing new for this
+  // long stops holding the watermark back. 0 = never.
+  DurationMs idle_timeout = 30'000;
+  // librdkafka properties for the Kafka source ("kafka": {"security.protocol": "SASL_SSL", ...}),
+  // passed through as given; the command line's brokers and group override theirs.
+  std::vector<std::pair<std::string, std::string>> kafka;
 
   // Defaults: 1m tumbling (sales per minute) and 10m sliding every 1m.
   static Config defaults();

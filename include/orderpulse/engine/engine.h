@@ -59,6 +59,10 @@ class Engine {
   void process(EventBatch& batch);
   // End of input: a watermark at +infinity finalizes every open window.
   void finish();
+  // Live server: the injected wall clock (ms). Sources idle for longer than config.idle_timeout
+  // stop holding the watermark back; when that lets it advance, windows are finalized now.
+  void set_clock(TimestampMs now);
+  const SourceWatermarks& watermarks() const { return watermarks_; }
 
   const EngineStats& stats() const { return stats_; }
   const WindowAggregate& windows() const { return windows_; }

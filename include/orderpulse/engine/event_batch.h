@@ -21,7 +21,8 @@ struct RecordOrigin {
   std::uint32_t source_id = 0;  // watermark source (a file set, the socket port, a partition)
   std::string source;           // "file", "socket", ...
   std::string location_key;     // how the ledger names the location: "file", "peer", ...
-  std::string location;         // file path, peer address, ...
+  std::string location;         // file path, peer address, Kafka topic
+  std::int32_t partition = -1;  // Kafka: the ledger then names the partition and the offset (position)
 };
 
 // How to parse a record: NDJSON, or CSV with a header-derived column map (owned by the source).

@@ -1,12 +1,16 @@
 #pragma once
 // Per-source event-time progress. A source's watermark is the max event time of its accepted
 // records minus the configured delay; the engine watermark is the minimum over known sources.
-// Owned by the engine; read and written on the engine thread only.
+// In the live server a source that delivered nothing for longer than the idle timeout (measured by
+// the clock the server injects, never read here) stops holding the engine watermark back: an idle
+// Kafka partition or followed file must not stall every window. Batch mode injects no clock, so
+// nothing is ever idle there. Owned by the engine; engine thread only.
 
 #include <absl/container/flat_hash_map.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "orderpulse/common/time.h"
@@ -28,10 +32,47 @@ class SourceWatermarks {
     if (!inserted && event_time > it->second) it->second = event_time;
   }
   TimestampMs engine_watermark() const {
-    if (max_time_.empty()) return kMinTime;
-    TimestampMs wm = kMaxTime;
-    for (const auto& [source, t] : max_time_) wm = std::min(wm, t - delay_);
-    return wm;
+    const auto holder = holding_source();
+    return holder ? source_watermark(*holder) : kMinTime;
+  }
+  // The source whose watermark is the engine's: the slowest one that is not idle (the slowest of
+  // all when every one is idle). Lowest id on ties. Empty before any accepted record.
+  std::optional<std::uint32_t> holding_source() const {
+    std::optional<std::uint32_t> best, best_idle;
+    TimestampMs best_t = kMaxTime, best_idle_t = kMaxTime;
+    for (const auto& [source, t] : max_time_) {
+      const bool idle = is_idle(source);
+      auto& b = idle ? best_idle : best;
+      TimestampMs& bt = idle ? best_idle_t : best_t;
+      if (!b || t < bt || (t == bt && source < *b)) {
+        b = source;
+        bt = t;
+      }
+    }
+    return best ? best : best_idle;
+  }
+
+  // Serve mode: the injected clock (ms) and the idle timeout (0 = never idle).
+  void set_idle_timeout(DurationMs timeout) { idle_timeout_ = timeout; }
+  void set_now(TimestampMs now) {
+    if (first_now_ == kMinTime) first_now_ = now;
+    now_ = now;
+  }
+  // The source delivered records at the current clock time.
+  void touch(std::uint32_t source) {
+    if (idle_timeout_ > 0) last_seen_[source] = now_;
+  }
+  std::size_t idle_sources() const {
+    std::size_t n = 0;
+    for (const auto& [source, t] : max_time_) n += is_idle(source);
+    return n;
+  }
+  bool is_idle(std::uint32_t source) const {
+    if (idle_timeout_ <= 0 || now_ == kMinTime) return false;
+    auto it = last_seen_.find(source);
+    // Restored sources count as seen when the clock started.
+    const TimestampMs seen = it == last_seen_.end() ? first_now_ : it->second;
+    return now_ - seen > idle_timeout_;
   }
 
  // Sorted by source, so the same state always encodes to the same bytes.
@@ -56,6 +97,11 @@ class SourceWatermarks {
  private:
   DurationMs delay_;
   absl::flat_hash_map<std::uint32_t, TimestampMs> max_time_;
+  // Activity by the injected clock; not checkpointed (wall time means nothing after a restart).
+  DurationMs idle_timeout_ = 0;
+  TimestampMs now_ = kMinTime;
+  TimestampMs first_now_ = kMinTime;
+  absl::flat_hash_map<std::uint32_t, TimestampMs> last_seen_;
 };
 
 }  // namespace orderpulse

@@ -11,6 +11,9 @@
 
 #include <array>
 #include <atomic>
+#include <functional>
+#include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +21,7 @@
 #include "orderpulse/checkpoint/checkpointer.h"
 #include "orderpulse/engine/engine.h"
 #include "orderpulse/ingest/follow_source.h"
+#include "orderpulse/ingest/kafka_source.h"
 #include "orderpulse/ingest/socket_source.h"
 #include "orderpulse/serve/feed_hub.h"
 
@@ -32,8 +36,9 @@ struct BatchTiming {
 
 class ServerMetrics {
  public:
-  // `follow` may be null (no followed files).
-  ServerMetrics(const Config& config, const IngestProbe& ingest, const FeedProbe& feed, const FollowProbe* follow);
+  // `follow` and `kafka` may be null (no such source). `source_name` names watermark sources.
+  ServerMetrics(const Config& config, const IngestProbe& ingest, const FeedProbe& feed, const FollowProbe* follow,
+                const KafkaProbe* kafka, std::function<std::string(std::uint32_t)> source_name);
 
   // Engine thread, after each batch. `socket_records`: records processed so far from sources that
   // cannot replay.
@@ -96,6 +101,24 @@ class ServerMetrics {
   prometheus::Counter* follow_rotations_ = nullptr;
   prometheus::Counter* follow_truncations_ = nullptr;
   std::vector<prometheus::Gauge*> follow_offsets_;
+
+  const KafkaProbe* kafka_;
+  std::function<std::string(std::uint32_t)> source_name_;
+  prometheus::Family<prometheus::Gauge>* holder_family_ = nullptr;
+  prometheus::Gauge* holder_ = nullptr;
+  std::optional<std::uint32_t> holder_source_;
+  prometheus::Gauge* idle_sources_ = nullptr;
+  prometheus::Counter* kafka_messages_ = nullptr;
+  prometheus::Counter* kafka_fetch_errors_ = nullptr;
+  prometheus::Counter* kafka_rebalances_ = nullptr;
+  prometheus::Counter* kafka_commits_ = nullptr;
+  prometheus::Counter* kafka_commit_failures_ = nullptr;
+  prometheus::Gauge* kafka_assigned_ = nullptr;
+  prometheus::Gauge* kafka_up_ = nullptr;
+  prometheus::Gauge* kafka_paused_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* kafka_lag_family_ = nullptr;
+  std::map<std::int32_t, prometheus::Gauge*> kafka_lag_;
+  std::uint64_t last_kmsg_ = 0, last_kerr_ = 0, last_kreb_ = 0, last_kcom_ = 0, last_kcomf_ = 0;
   std::uint64_t last_follow_bytes_ = 0, last_rotations_ = 0, last_truncations_ = 0;
 
   // Last values pushed into counters fed from cumulative sources.
