@@ -109,6 +109,7 @@ int run_serve(const ServeOptions& opt) {
     if (id >= kFirstFollowSource && id - kFirstFollowSource < opt.follow.size()) return opt.follow[id - kFirstFollowSource];
     return "socket";
   };
+  live.set_source_names(source_name);
   ServerMetrics metrics(config, ingest_probe, feed_probe, opt.follow.empty() ? nullptr : &follow_probe,
                         kafka ? &kafka_probe : nullptr, source_name);
   std::atomic<bool> ready{false};

@@ -55,6 +55,10 @@ void LiveView::append_state(std::string& out, const Engine& engine, const std::v
   }
   out += ",\"watermark_lag_seconds\":";
   out += has_wm ? std::to_string(static_cast<double>(wall_now - s.watermark) / 1000.0) : "null";
+  out += ",\"watermark_source\":";
+  const auto holder = engine.watermarks().holding_source();
+  if (holder && source_name_) append_json_string(out, source_name_(*holder));
+  else out += "null";
   out += ",\"windows\":[";
   for (std::size_t i = 0; i < spec_names_.size(); ++i) {
     if (i) out.push_back(',');

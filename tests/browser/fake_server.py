@@ -380,6 +380,7 @@ class Sim:
             "watermark": None if self.watermark is None else iso(self.watermark),
             "watermark_lag_seconds": None if self.watermark is None
             else round((wall_ms - self.watermark) / 1000.0, 3),
+            "watermark_source": None if self.watermark is None else "socket",
             "windows": [s[0] for s in SPECS],
             "totals": {"lines": self.t_lines, "items": self.t_items, "orders": self.t_orders,
                        "revenue": Cents(self.t_cents),

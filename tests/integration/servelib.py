@@ -676,7 +676,7 @@ def check_counters_identity(chk, counters, where):
     return ok
 
 
-SNAPSHOT_KEYS = ["server_time", "watermark", "watermark_lag_seconds", "windows", "totals", "counters",
+SNAPSHOT_KEYS = ["server_time", "watermark", "watermark_lag_seconds", "watermark_source", "windows", "totals", "counters",
                  "records_per_second", "batches", "open_windows", "recent_windows"]
 METRICS_KEYS = SNAPSHOT_KEYS[:-1]
 
@@ -696,6 +696,9 @@ def check_state_shape(chk, data, keys, where):
     chk.expect((wm is None and lag is None) or (wm is not None and isinstance(lag, (int, Decimal))
                                                  and not isinstance(lag, bool)),
                f"{where}: watermark_lag_seconds {lag!r} with watermark {wm!r}")
+    src = data.get("watermark_source")
+    chk.expect((wm is None and src is None) or (wm is not None and isinstance(src, str) and src),
+               f"{where}: watermark_source {src!r} with watermark {wm!r}")
     t = data.get("totals")
     chk.expect(isinstance(t, dict) and list(t) == oplib.TOTALS_KEYS,
                f"{where}: totals keys {list(t) if isinstance(t, dict) else t!r} != {oplib.TOTALS_KEYS}")

@@ -49,6 +49,9 @@ DOCUMENTED = {
     "orderpulse_engine_busy_ratio": ("gauge", set()),
     "orderpulse_engine_queue_records": ("gauge", set()),
     "orderpulse_process_resident_memory_bytes": ("gauge", set()),
+    "orderpulse_records_not_checkpointed": ("gauge", set()),
+    "orderpulse_watermark_holder": ("gauge", {"source"}),
+    "orderpulse_sources_idle": ("gauge", set()),
 }
 # every rejection reason of the README, plus late, duplicate and (sockets) truncated
 KNOWN_REASONS = {"malformed_json", "malformed_csv", "line_too_long", "bad_timestamp", "late", "duplicate", "truncated"}
@@ -86,8 +89,9 @@ def check_catalogue(chk, m, what):
             chk.expect(name.endswith("_total"), f"/metrics ({what}): counter {name} does not end in _total")
     for n, lab in m.samples:
         for k, _ in lab:
-            chk.expect(k in ("reason", "window", "le"),
-                       f"/metrics ({what}): sample {n} has label {k!r} (only reason/window/le expected)")
+            chk.expect(k in ("reason", "window", "le", "source", "file", "partition"),
+                       f"/metrics ({what}): sample {n} has label {k!r} (only reason/window/le/source/file/partition "
+                       f"expected: no customer or product ids)")
 
 
 def test_promtool_and_catalogue(ctx):

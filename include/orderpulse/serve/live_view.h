@@ -5,6 +5,7 @@
 // to other threads as an immutable shared string.
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,6 +23,10 @@ class LiveView final : public ResultSink {
 
   LiveView(const Config& config, FeedHub& hub);
 
+  // How sources are named in the feed ("socket", a followed path, "kafka:TOPIC/PARTITION"), for
+  // `watermark_source`: which source holds the watermark back.
+  void set_source_names(std::function<std::string(std::uint32_t)> names) { source_name_ = std::move(names); }
+
   void on_window(const WindowResult& window) override;
 
   // Engine thread, after each batch: publishes the batch's windows and, when anything changed, a
@@ -38,6 +43,7 @@ class LiveView final : public ResultSink {
   void append_state(std::string& out, const Engine& engine, const std::vector<WindowResult>& open, TimestampMs wall_now) const;
 
   FeedHub& hub_;
+  std::function<std::string(std::uint32_t)> source_name_;
   std::vector<std::string> spec_names_;
   std::vector<WindowResult> batch_windows_;
   std::deque<std::string> recent_;  // window objects (JSON), oldest first
