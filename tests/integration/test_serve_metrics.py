@@ -50,7 +50,6 @@ DOCUMENTED = {
     "orderpulse_engine_queue_records": ("gauge", set()),
     "orderpulse_process_resident_memory_bytes": ("gauge", set()),
     "orderpulse_records_not_checkpointed": ("gauge", set()),
-    "orderpulse_watermark_holder": ("gauge", {"source"}),
     "orderpulse_sources_idle": ("gauge", set()),
 }
 # every rejection reason of the README, plus late, duplicate and (sockets) truncated
@@ -110,6 +109,9 @@ def test_promtool_and_catalogue(ctx):
             text = promtool_clean(chk, srv, f"after {n} records")
         m = servelib.parse_prometheus(text)
         check_catalogue(chk, m, "after a stream")
+        # Once records arrived, exactly one source holds the watermark: the socket here.
+        chk.eq(m.series("orderpulse_watermark_holder"), {(("source", "socket"),): 1.0},
+               "orderpulse_watermark_holder after a stream")
         status, headers, _ = srv.get("/metrics")
         chk.expect(headers.get("content-type", "").startswith("text/plain"),
                    f"/metrics Content-Type {headers.get('content-type')!r}")
