@@ -111,7 +111,7 @@ int run_serve(const ServeOptions& opt) {
   };
   live.set_source_names(source_name);
   ServerMetrics metrics(config, ingest_probe, feed_probe, opt.follow.empty() ? nullptr : &follow_probe,
-                        kafka ? &kafka_probe : nullptr, source_name);
+                        use_kafka ? &kafka_probe : nullptr, source_name);
   std::atomic<bool> ready{false};
   std::atomic<bool> eof_reached{false};
 
@@ -268,7 +268,8 @@ int run_serve(const ServeOptions& opt) {
       const double interval = std::chrono::duration<double>(start - last_start).count();
       last_start = start;
       const bool had_records = !batch->empty();
-      engine.set_clock(wall_clock_ms());
+      const TimestampMs watermark_before = engine.stats().watermark;
+      engine.set_clock(wall_clock_ms());  // an idle source may let the watermark move on its own
       for (std::size_t i = 0; i < batch->size(); ++i)
         socket_records += batch->record(i).origin->source_id == SocketSource::kSourceId;
       if (had_records) engine.process(*batch);
@@ -279,7 +280,8 @@ int run_serve(const ServeOptions& opt) {
       }
       const auto done = Clock::now();
       const TimestampMs now_ms = wall_clock_ms();
-      const bool changed = had_records || done - last_publish >= std::chrono::seconds(1);
+      const bool changed = had_records || engine.stats().watermark != watermark_before ||
+                           done - last_publish >= std::chrono::seconds(1);
       metrics.record_batch(engine, live.batch_windows(),
                            BatchTiming{std::chrono::duration<double>(done - start).count(), interval, builder.pending()},
                            now_ms, socket_records);

@@ -274,7 +274,6 @@ void KafkaSource::run() {
         if (!std::binary_search(assigned_.begin(), assigned_.end(), p) || (next != next_offset_.end() && offset < next->second))
           break;  // revoked meanwhile, or already handed on: never twice
         idle = false;
-        probe_.broker_up = true;
         at_end_[p] = false;
         const std::size_t len = msg->len();
         const bool too_long = len > options_.max_record_bytes;
@@ -286,7 +285,6 @@ void KafkaSource::run() {
         break;
       }
       case RdKafka::ERR__PARTITION_EOF:
-        probe_.broker_up = true;
         at_end_[msg->partition()] = true;
         break;
       case RdKafka::ERR__TIMED_OUT:
@@ -303,7 +301,9 @@ void KafkaSource::run() {
       refresh_lag();
       last_lag = now;
     }
-    // While the brokers are reported down, ask for metadata now and then to notice them return.
+    // Messages already fetched keep arriving after an outage begins, so they say nothing about the
+    // brokers: while they are reported down (or not yet seen), a metadata request now and then
+    // (a real round trip) tells when they are back.
     if (!probe_.broker_up && now - last_probe >= std::chrono::seconds(2)) {
       RdKafka::Metadata* md = nullptr;
       if (consumer_->metadata(false, nullptr, &md, 500) == RdKafka::ERR_NO_ERROR) {

@@ -1,0 +1,261 @@
+#!/usr/bin/python3
+"""End-to-end: `orderpulse serve --kafka-brokers ... --kafka-topic ...` against the mock broker
+(kafka-mock-broker), with python3-confluent-kafka as the independent producer and offset reader.
+
+  * a generated file produced to 4 partitions (keyed by product_id; disorder below the watermark
+    delay, so no record's lateness depends on the partitioning): the server's windows.jsonl is
+    byte-identical to a batch run over the file, the counts equal, and the drop ledger holds the
+    same records, each named by topic, partition and offset;
+  * SIGKILL and restart while consuming a growing topic: the final windows equal the batch run's,
+    and the offsets committed to the group never run ahead of the checkpoint the next start resumes;
+  * the brokers down for a while, then up: the outage shows in /metrics and /readyz, nothing is
+    lost;
+  * an idle partition stops holding the watermark back after idle_timeout;
+  * malformed messages are counted with their offsets and consumption continues.
+"""
+
+import json
+import random
+import re
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import kafkalib
+import oplib
+import servelib
+from oplib import Check, Failures
+
+TOPIC = "orders"
+
+
+def kafka_server(ctx, workdir, bootstrap, extra=(), config=None, group="orderpulse"):
+    return servelib.Server(ctx, workdir=workdir, config=config,
+                           extra=["--kafka-brokers", bootstrap, "--kafka-topic", TOPIC, "--kafka-group", group, *extra])
+
+
+def run_to_end(srv, timeout=90):
+    srv.start()
+    try:
+        srv.returncode = srv.proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        srv.kill()
+        raise Failures([f"--exit-at-eof run did not finish within {timeout}s; stderr {srv.stderr_text()[-800:]!r}"])
+    if srv.returncode != 0:
+        raise Failures([f"--exit-at-eof run exited {srv.returncode}; stderr {srv.stderr_text()[-800:]!r}"])
+    return srv
+
+
+def partition_safe_file(ctx, name, count, seed):
+    """Disorder (5 s) below the watermark delay (30 s) and no injected late records: lateness
+    cannot depend on how records are spread over partitions."""
+    return oplib.generate(ctx, name, count, seed=seed, rate=200, disorder="5s", late=0, duplicates=0.02, malformed=0.01)
+
+
+def ledger_records(path):
+    """The drop ledger as a sorted list of (reason, raw): what was dropped, wherever it came from."""
+    return sorted((d["reason"], d["raw"]) for d in map(json.loads, Path(path).read_text().splitlines()))
+
+
+def compare_counts(chk, got_path, ref, what):
+    got = servelib.read_serve_summary(got_path)
+    want = ref.summary()
+    for k in ("read", "accepted", "rejected", "late", "duplicate", "rejected_by_reason"):
+        chk.eq(got.get(k), want.get(k), f"{what}: summary {k}")
+
+
+# ------------------------------------------------------------------------------------------
+
+def test_four_partitions_equal_batch(ctx):
+    chk = Check()
+    src = partition_safe_file(ctx, "gen", 40_000, seed=21)
+    ref = oplib.run_batch(ctx, [src])
+    with kafkalib.MockBroker(ctx, topics={TOPIC: 4}) as kafka:
+        produced = kafkalib.produce_file(kafka.bootstrap, TOPIC, src)
+        chk.eq(len(produced["partitions"]), 4, "partitions that received records")
+        d = ctx.dir("srv")
+        srv = run_to_end(kafka_server(ctx, d, kafka.bootstrap, extra=["--exit-at-eof"]))
+    got = srv.windows_path.read_bytes()
+    chk.expect(got == ref.windows_bytes(), f"windows.jsonl differs from the batch run: {oplib.first_diff(got, ref.windows_bytes())}")
+    compare_counts(chk, srv.summary_path, ref, "4 partitions")
+    chk.eq(ledger_records(srv.dropped_path), ledger_records(ref.dropped_path), "dropped records (reason, raw)")
+    for d in map(json.loads, srv.dropped_path.read_text().splitlines()[:50]):
+        chk.expect(list(d) == ["reason", "source", "topic", "partition", "offset", "raw"] and d["source"] == "kafka"
+                   and d["topic"] == TOPIC and 0 <= d["partition"] < 4 and d["offset"] >= 0,
+                   f"a Kafka ledger line should name topic, partition and offset: {d}")
+    chk.done()
+
+
+# A killed member holds its partitions until the group's session times out: keep that short (the
+# broker's minimum is 6 s) so restarts rejoin quickly.
+FAST_REJOIN = {"kafka": {"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"}}
+
+
+def test_sigkill_restart_exactly_once(ctx):
+    chk = Check()
+    src = partition_safe_file(ctx, "gen", 60_000, seed=22)
+    ref = oplib.run_batch(ctx, [src])
+    lines = [l for l in Path(src).read_bytes().split(b"\n") if l.strip()]
+    d = ctx.dir("srv")
+    rng = random.Random(5)
+    with kafkalib.MockBroker(ctx, topics={TOPIC: 4}) as kafka:
+        # The topic grows while the server is killed and restarted.
+        chunks = [lines[i:i + 6000] for i in range(0, len(lines), 6000)]
+        producer_done = threading.Event()
+
+        def produce():
+            for c in chunks:
+                kafkalib.produce_lines(kafka.bootstrap, TOPIC, c)
+                time.sleep(1.0)
+            producer_done.set()
+
+        threading.Thread(target=produce, daemon=True).start()
+        kills = 0
+        deadline = time.monotonic() + 200
+        while (kills < 5 or not producer_done.is_set()) and time.monotonic() < deadline:
+            srv = kafka_server(ctx, d, kafka.bootstrap, config=FAST_REJOIN,
+                               extra=["--checkpoint-dir", str(d / "ckpt"), "--checkpoint-interval", "200ms"])
+            srv.start()
+            # Past the group join (~3 s with the mock, plus the dead member's session), then at a
+            # random moment.
+            servelib.wait_until("partitions assigned", lambda: "assigned" in srv.stderr_text(), 30)
+            time.sleep(rng.uniform(0.2, 1.5))
+            committed = kafkalib.committed_offsets(kafka.bootstrap, "orderpulse", TOPIC, range(4))
+            srv.proc.send_signal(signal.SIGKILL)
+            srv.proc.wait(timeout=10)
+            kills += 1
+            # What the group holds may lag the checkpoint, never lead it: compare with what the next
+            # start resumes at (the newest checkpoint's offsets, logged at assignment).
+            nxt = kafka_server(ctx, d, kafka.bootstrap, config=FAST_REJOIN,
+                               extra=["--checkpoint-dir", str(d / "ckpt"), "--checkpoint-interval", "200ms"])
+            nxt.start()
+            servelib.wait_until("partitions assigned", lambda: "assigned" in nxt.stderr_text(), 30)
+            m = re.search(r"assigned \d+ partition\(s\) of \w+: (.*)$", nxt.stderr_text(), re.M)
+            resumed = {int(p): (None if o == "committed" else int(o)) for p, o in
+                       (x.split("@") for x in m.group(1).split(", "))} if m else {}
+            for p, off in committed.items():
+                if off is not None and resumed.get(p) is not None:
+                    chk.expect(off <= resumed[p], f"partition {p}: committed {off} is ahead of the checkpoint ({resumed[p]})")
+            nxt.proc.send_signal(signal.SIGKILL)
+            nxt.proc.wait(timeout=10)
+            kills += 1
+        chk.expect(kills >= 5, f"only {kills} kills within the time bound")
+        producer_done.wait(60)
+        srv = run_to_end(kafka_server(ctx, d, kafka.bootstrap, config=FAST_REJOIN,
+                                      extra=["--checkpoint-dir", str(d / "ckpt"), "--exit-at-eof"]))
+        final = kafkalib.committed_offsets(kafka.bootstrap, "orderpulse", TOPIC, range(4))
+        ends = kafkalib.end_offsets(kafka.bootstrap, TOPIC)
+        chk.eq(final, ends, "committed offsets after the final checkpoint (the partitions' ends)")
+    got = srv.windows_path.read_bytes()
+    chk.expect(got == ref.windows_bytes(), f"after {kills} SIGKILLs windows.jsonl differs from the batch run: "
+                                           f"{oplib.first_diff(got, ref.windows_bytes())}")
+    compare_counts(chk, srv.summary_path, ref, f"after {kills} SIGKILLs")
+    chk.eq(ledger_records(srv.dropped_path), ledger_records(ref.dropped_path), "dropped records after restarts")
+    print(f"    {kills} kills")
+    chk.done()
+
+
+def test_broker_outage(ctx):
+    chk = Check()
+    src = partition_safe_file(ctx, "gen", 20_000, seed=23)
+    ref = oplib.run_batch(ctx, [src])
+    lines = [l for l in Path(src).read_bytes().split(b"\n") if l.strip()]
+    half = len(lines) // 2
+    with kafkalib.MockBroker(ctx, topics={TOPIC: 2}) as kafka:
+        kafkalib.produce_lines(kafka.bootstrap, TOPIC, lines[:half])
+        d = ctx.dir("srv")
+        with kafka_server(ctx, d, kafka.bootstrap) as srv:
+            srv.wait_read(half, 30)
+            servelib.wait_until("/readyz ready", lambda: srv.get("/readyz")[0] == 200, 10)
+            kafka.down()
+            servelib.wait_until("orderpulse_kafka_broker_up 0",
+                                lambda: srv.metrics().get("orderpulse_kafka_broker_up") == 0, 30)
+            chk.eq(srv.get("/readyz")[0], 503, "/readyz while the brokers are down")
+            chk.expect(srv.get("/healthz")[0] == 200, "the server keeps serving /healthz during the outage")
+            time.sleep(2)
+            kafka.up()
+            kafkalib.produce_lines(kafka.bootstrap, TOPIC, lines[half:])
+            srv.wait_read(len(lines), 60, "every record after the brokers came back")
+            servelib.wait_until("orderpulse_kafka_broker_up 1", lambda: srv.metrics().get("orderpulse_kafka_broker_up") == 1, 30)
+            chk.eq(srv.get("/readyz")[0], 200, "/readyz after the brokers came back")
+            chk.expect(srv.metrics().get("orderpulse_kafka_fetch_errors_total", 0) >= 0, "fetch errors counted")
+            chk.expect("brokers" in srv.stderr_text(), f"the outage is not in the log: {srv.stderr_text()[-600:]!r}")
+            code, _ = srv.stop(signal.SIGTERM)
+            chk.eq(code, 0, "exit after SIGTERM")
+    s = servelib.read_serve_summary(srv.summary_path)
+    want = ref.summary()
+    for k in ("read", "accepted", "rejected", "duplicate"):
+        chk.eq(s.get(k), want.get(k), f"summary {k} after the outage")
+    chk.done()
+
+
+def test_idle_partition_does_not_stall_windows(ctx):
+    chk = Check()
+    t0 = oplib.parse_time_text("2024-05-01T08:00:00Z")
+
+    def rec(i, t_ms):
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t_ms / 1000)) + "Z"
+        return json.dumps({"order_id": f"o{i}", "customer_id": f"c{i % 7}", "product_id": f"p{i % 5}",
+                           "unit_price": "2.50", "event_time": stamp}).encode()
+
+    with kafkalib.MockBroker(ctx, topics={TOPIC: 2}) as kafka:
+        # Partition 1: two records at the start, then nothing. Partition 0 keeps receiving records,
+        # one event-time second apart, for the whole test.
+        kafkalib.produce_lines(kafka.bootstrap, TOPIC, [rec(1000 + i, t0 + i * 1000) for i in range(2)], partition=1)
+        kafkalib.produce_lines(kafka.bootstrap, TOPIC, [rec(i, t0 + i * 1000) for i in range(100)], partition=0)
+        stop = threading.Event()
+
+        def trickle():
+            i = 100
+            while not stop.is_set() and i < 600:
+                kafkalib.produce_lines(kafka.bootstrap, TOPIC, [rec(i + k, t0 + (i + k) * 1000) for k in range(10)], partition=0)
+                i += 10
+                time.sleep(0.2)
+
+        feeder = threading.Thread(target=trickle, daemon=True)
+        feeder.start()
+        d = ctx.dir("srv")
+        try:
+            with kafka_server(ctx, d, kafka.bootstrap, config={"idle_timeout": "2s"}) as srv:
+                # Partition 1 holds the watermark at t0 - 30s until it counts as idle; then the
+                # 1-minute windows up to partition 0's watermark become final.
+                m = servelib.wait_until(
+                    "windows final although partition 1 is idle",
+                    lambda: (lambda mm: mm if mm.get("orderpulse_windows_emitted_total", 0) >= 4 else None)(srv.metrics()), 30)
+                chk.eq(m.get("orderpulse_sources_idle"), 1, "orderpulse_sources_idle")
+                chk.eq(m.series("orderpulse_watermark_holder"), {(("source", f"kafka:{TOPIC}/0"),): 1.0},
+                       "the watermark is held by partition 0 once partition 1 is idle")
+                snap = srv.snap_data()
+                chk.eq(snap.get("watermark_source"), f"kafka:{TOPIC}/0", "watermark_source in the snapshot")
+                code, _ = srv.stop(signal.SIGTERM)
+                chk.eq(code, 0, "exit after SIGTERM")
+        finally:
+            stop.set()
+            feeder.join(10)
+    chk.done()
+
+
+def test_malformed_messages(ctx):
+    chk = Check()
+    good = [json.dumps({"order_id": f"o{i}", "customer_id": "c", "product_id": "p", "unit_price": "1.00",
+                        "event_time": "2024-05-01T08:00:00Z"}).encode() for i in range(20)]
+    bad = [b"garbage", b"\x00\xff\xfe binary", b'{"order_id":"x"}', b"[1,2,3]"]
+    msgs = good[:10] + bad + good[10:]
+    with kafkalib.MockBroker(ctx, topics={TOPIC: 1}) as kafka:
+        kafkalib.produce_lines(kafka.bootstrap, TOPIC, msgs, partition=0)
+        d = ctx.dir("srv")
+        srv = run_to_end(kafka_server(ctx, d, kafka.bootstrap, extra=["--exit-at-eof"]))
+    s = servelib.read_serve_summary(srv.summary_path)
+    chk.eq((s["read"], s["accepted"], s["rejected"]), (24, 20, 4), "read, accepted, rejected")
+    ledger = [json.loads(l) for l in srv.dropped_path.read_text().splitlines()]
+    chk.eq(sorted(x["offset"] for x in ledger), [10, 11, 12, 13], "offsets of the dropped messages")
+    chk.expect(all(x["topic"] == TOPIC and x["partition"] == 0 for x in ledger), f"ledger names topic/partition: {ledger}")
+    chk.done()
+
+
+if __name__ == "__main__":
+    oplib.run_cases(__doc__, [test_four_partitions_equal_batch, test_malformed_messages, test_idle_partition_does_not_stall_windows,
+                              test_broker_outage, test_sigkill_restart_exactly_once],
+                    cleanup=servelib.kill_all)
