@@ -3,7 +3,7 @@ PRESET ?= release
 BUILD_DIR := build/$(PRESET)
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test bench bench-quick demo debug clean
+.PHONY: all deps configure build test bench bench-quick demo demo-kafka debug clean
 
 all: build
 
@@ -19,14 +19,19 @@ build: configure
 test: build
 	@ctest --preset $(PRESET) -j $(JOBS)
 
+# bench/run.sh measures the binaries in BIN_DIR and installs the DuckDB peer itself (npm).
 bench: build
-	@bench/run.sh
+	@BIN_DIR=$(BUILD_DIR) bench/run.sh
 
 bench-quick: build
-	@QUICK=1 bench/run.sh
+	@BIN_DIR=$(BUILD_DIR) QUICK=1 bench/run.sh
 
 demo: build
 	@scripts/demo.sh
+
+# The same with Kafka in between: kafka-mock-broker + server (--kafka-brokers) + simulator.
+demo-kafka: build
+	@scripts/demo-kafka.sh
 
 debug:
 	@$(MAKE) PRESET=debug test

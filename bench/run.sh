@@ -1,77 +1,161 @@
 #!/usr/bin/env bash
-# End-to-end benchmarks, in one run: orderpulse batch over generated records (NDJSON and CSV)
-# against the parse-only limit of the same file, then orderpulse serve fed the same file over TCP
-# and its send-to-feed latency. Prints tables and writes bench/results/<date>/{batch,serve}.json.
-# QUICK=1 uses 1M records and one run per measure.
-# Every loop here is bounded: a fixed number of runs over a fixed-size file.
+# End-to-end benchmarks, in one run: orderpulse against its peers (DuckDB, pandas) on the same job
+# and the same CSV, the parse-only limit, orderpulse serve fed over TCP (throughput and
+# send-to-feed latency) and batch mode's scaling with input size. The job: the default windows
+# (1m tumbling, 10m sliding by 1m) with lines, items, orders, revenue, distinct customers, top 10
+# products and revenue per category, over generated records and over the Olist replay.
+# Writes bench/results/<date>/runs.jsonl and serve.json, then bench/report.py turns them into
+# report.md, PNG charts and figures.json and prints a short table.
+#   QUICK=1     1M records, one measured run each, short latency runs (peers are still checked)
+#   BIN_DIR     the build to measure (default build/release)
+#   COUNT, RUNS, SCALE_COUNTS override the sizes and the number of measured runs
+# Every loop here is bounded: a fixed number of runs over fixed-size files.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin="$root/build/release"
+bin=$(cd "${BIN_DIR:-$root/build/release}" && pwd)
 count=${COUNT:-10000000}
 runs=${RUNS:-3}
-if [ "${QUICK:-0}" = 1 ]; then count=${COUNT:-1000000}; runs=${RUNS:-1}; fi
-data="$root/build/bench-data"
+scale=${SCALE_COUNTS:-"1000000 $count 50000000"}
+latency_seconds=15
 out="$root/bench/results/$(date -u +%Y-%m-%d)"
-mkdir -p "$data" "$out"
+if [ "${QUICK:-0}" = 1 ]; then
+  count=${COUNT:-1000000}; runs=${RUNS:-1}; scale=${SCALE_COUNTS:-"100000 $count 5000000"}; latency_seconds=5
+  out="$out-quick"  # never overwrites the day's full run
+fi
+data="$root/build/bench-data"
+raw="$out/raw"  # peer outputs, orderpulse output directories, logs (gitignored)
+rm -rf "$raw"
+mkdir -p "$data" "$raw"
+: > "$out/runs.jsonl"
+t_start=$SECONDS
 
-gen_args=(--seed 42 --count "$count" --customers 100000 --products 10000 --rate 1000 --disorder 5s
-          --late 0.001 --duplicates 0.01 --malformed 0.001)
-for fmt in ndjson csv; do
-  f="$data/orders-$count.$fmt"
+# The job's input: no late, duplicate or malformed records, and disorder (5s) within the
+# watermark delay (30s), so orderpulse accepts every record (each measure checks it) and a plain
+# group-by in a peer computes the same windows. Same seed and options: the same records in both
+# formats. Written aside and renamed, so an interrupted run never leaves a short file behind.
+generated() {  # generated COUNT FORMAT: prints the file's path, generating it once
+  local f="$data/clean-$1.$2"
   if [ ! -s "$f" ]; then
-    echo "generating $count records -> $f" >&2
-    "$bin/orderpulse-sim" generate "${gen_args[@]}" --format "$fmt" --out "$f" 2>/dev/null
+    echo "generating $1 records -> $f" >&2
+    "$bin/orderpulse-sim" generate --seed 42 --count "$1" --customers 100000 --products 10000 --rate 1000 \
+      --disorder 5s --format "$2" --out "$f.part" 2>/dev/null
+    mv "$f.part" "$f"
   fi
-done
+  echo "$f"
+}
+csv=$(generated "$count" csv)
+ndjson=$(generated "$count" ndjson)
+
+# The Olist replay (the bundled sample: under a thousand events, so its timings are mostly start-up).
+datasets=${ORDERPULSE_DATASETS:-$root/../shared/datasets}
+[ -d "$datasets/olist" ] || datasets=/work/shared/datasets
+olist=""
+if [ -d "$datasets/olist" ]; then
+  olist="$data/olist.csv"
+  "$bin/orderpulse-sim" olist --dir "$datasets/olist" --products "$datasets/olist-catalog/olist_products_dataset.csv" \
+    --format csv --out "$olist" --catalog-out "$raw/olist-catalog.csv" 2>/dev/null
+fi
+
+# The DuckDB peer's packages, into bench/peers/duckdb/node_modules, at the versions of the
+# committed lock file. `npm install --no-save` rather than `npm ci`: the lock file lists only the
+# platform bindings the registry offered when it was made, and `npm ci` refuses a lock file that
+# lacks any optional dependency (npm/cli#4828); --no-save leaves the lock file as it is.
+duck="$root/bench/peers/duckdb"
+if [ ! "$duck/node_modules/.package-lock.json" -nt "$duck/package-lock.json" ]; then
+  echo "installing @duckdb/node-api -> $duck/node_modules" >&2
+  (cd "$duck" && npm install --no-save --no-audit --no-fund --loglevel=error >&2)
+fi
 
 # median of the given numbers
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 # run_timed LABEL CMD...: runs CMD $runs times; sets secs (median wall seconds), cpu (median
-# user+system seconds) and rss (max KB)
+# user+system seconds), rss (max KB), walls and cpus (every run); returns 1 if CMD fails
 run_timed() {
   local label=$1; shift
-  local times=() cpus=() peak=0
+  local times=() cpus_=() peak=0
   for _ in $(seq "$runs"); do
-    /usr/bin/time -f '%e %U %S %M' -o "$data/time.txt" "$@" >/dev/null 2>"$data/stderr.txt" || { cat "$data/stderr.txt" >&2; exit 1; }
-    read -r s u sy kb < "$data/time.txt"
-    times+=("$s"); cpus+=("$(echo "$u + $sy" | bc -l)"); [ "$kb" -gt "$peak" ] && peak=$kb
+    /usr/bin/time -f '%e %U %S %M' -o "$raw/time.txt" "$@" >/dev/null 2>"$raw/stderr.txt" || { cat "$raw/stderr.txt" >&2; return 1; }
+    read -r s u sy kb < "$raw/time.txt"
+    times+=("$s"); cpus_+=("$(awk -v u="$u" -v s="$sy" 'BEGIN {printf "%.2f", u + s}')"); [ "$kb" -gt "$peak" ] && peak=$kb
   done
-  secs=$(median "${times[@]}"); cpu=$(median "${cpus[@]}"); rss=$peak
-  echo "  $label: wall ${times[*]} s; cpu ${cpus[*]} s" >&2
+  secs=$(median "${times[@]}"); cpu=$(median "${cpus_[@]}"); rss=$peak
+  walls=${times[*]}; cpus=${cpus_[*]}
+  echo "  $label: wall ${times[*]} s; cpu ${cpus_[*]} s" >&2
 }
 
-declare -A result
-for fmt in ndjson csv; do
-  f="$data/orders-$count.$fmt"
-  run_timed "parse-only $fmt" "$bin/bench/parse_only" "$f"
-  result[parse_$fmt]="$secs $cpu $rss"
-  run_timed "batch $fmt" "$bin/orderpulse" batch -q --input "$f" --output-dir "$data/out-$fmt"
-  result[batch_$fmt]="$secs $cpu $rss"
-done
+# check_output JOB RECORDS OUTPUT: sets `check` (JSON) and fails when OUTPUT is wrong. For
+# orderpulse OUTPUT is its output directory: every record accepted, and windows.jsonl equal to the
+# job's reference (orderpulse batch over the CSV, measured first), when there is one. For a peer
+# it is a file that check_windows.py compares with that reference.
+check_output() {
+  local job=$1 records=$2 output=$3 ref="$raw/$1-batch_csv/windows.jsonl"
+  if [ -d "$output" ]; then
+    local accepted same=true
+    accepted=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["accepted"])' "$output/summary.json")
+    [ ! -f "$ref" ] || cmp -s "$ref" "$output/windows.jsonl" || same=false
+    check="{\"ok\":$([ "$accepted" = "$records" ] && [ $same = true ] && echo true || echo false),\"accepted\":$accepted,\"windows_equal_reference\":$same}"
+  else
+    check=$(/usr/bin/python3 "$root/bench/check_windows.py" --orderpulse "$ref" --peer "$output" || true)
+  fi
+  case $check in *'"ok":true'* | *'"ok": true'*) return 0 ;; *) echo "  WRONG: $check" >&2; return 1 ;; esac
+}
 
-{
-  printf '{"date":"%s","machine":"%s, %s cores","records":%s,"runs":%s,"results":{' \
-    "$(date -u +%FT%TZ)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" "$(nproc)" "$count" "$runs"
-  first=1
-  for k in parse_ndjson batch_ndjson parse_csv batch_csv; do
-    read -r s c kb <<<"${result[$k]}"
-    [ $first = 1 ] || printf ','; first=0
-    printf '"%s":{"seconds":%s,"cpu_seconds":%s,"records_per_second":%.0f,"records_per_cpu_second":%.0f,"peak_rss_mib":%.1f}' \
-      "$k" "$s" "$c" "$(echo "$count / $s" | bc -l)" "$(echo "$count / $c" | bc -l)" "$(echo "$kb / 1024" | bc -l)"
+# measure JOB KEY RECORDS OUTPUT CMD...: one warm-up run, whose OUTPUT must be right ("-": nothing
+# to check), then run_timed, then one JSON line in runs.jsonl. A command that fails or gives a
+# wrong answer is recorded as such and not timed.
+measure() {
+  local job=$1 key=$2 records=$3 output=$4; shift 4
+  check=null
+  echo "$job/$key ($records records): warm-up and check" >&2
+  if ! "$@" >/dev/null 2>"$raw/$job-$key.stderr"; then
+    check='{"ok":false,"error":"command failed"}'; cat "$raw/$job-$key.stderr" >&2
+  elif [ "$output" = - ] || check_output "$job" "$records" "$output"; then
+    if run_timed "$job/$key" "$@"; then
+      printf '{"job":"%s","key":"%s","records":%s,"seconds":%s,"cpu_seconds":%s,"peak_rss_kib":%s,"runs":[%s],"cpu_runs":[%s],"check":%s}\n' \
+        "$job" "$key" "$records" "$secs" "$cpu" "$rss" "${walls// /,}" "${cpus// /,}" "$check" >> "$out/runs.jsonl"
+      return 0
+    fi
+    check='{"ok":false,"error":"command failed"}'
+  fi
+  printf '{"job":"%s","key":"%s","records":%s,"check":%s}\n' "$job" "$key" "$records" "$check" >> "$out/runs.jsonl"
+}
+
+# The job over generated records, orderpulse first: its CSV run is the reference.
+for job in main olist; do
+  f=$csv; n=$count
+  if [ $job = olist ]; then
+    [ -n "$olist" ] || { echo "olist: no datasets at $datasets, skipped" >&2; continue; }
+    f=$olist; n=$(( $(wc -l < "$olist") - 1 ))
+  fi
+  measure $job batch_csv "$n" "$raw/$job-batch_csv" "$bin/orderpulse" batch -q --input "$f" --output-dir "$raw/$job-batch_csv"
+  if [ $job = main ]; then
+    measure $job batch_ndjson "$n" "$raw/$job-batch_ndjson" \
+      "$bin/orderpulse" batch -q --input "$ndjson" --output-dir "$raw/$job-batch_ndjson"
+    measure $job parse_csv "$n" - "$bin/bench/parse_only" "$csv"
+    measure $job parse_ndjson "$n" - "$bin/bench/parse_only" "$ndjson"
+  fi
+  for threads in 1 2; do
+    measure $job duckdb_${threads}t "$n" "$raw/$job-duckdb_${threads}t.jsonl" \
+      node "$duck/windows.mjs" --csv "$f" --out "$raw/$job-duckdb_${threads}t.jsonl" --threads $threads
   done
-  printf '}}\n'
-} > "$out/batch.json"
-
-printf '\norderpulse batch, %s records, median of %s run(s), %s cores\n' "$count" "$runs" "$(nproc)"
-printf '%-14s %8s %8s %12s %14s %10s\n' measure wall_s cpu_s records/s rec/cpu-s "RSS MiB"
-for k in parse_ndjson batch_ndjson parse_csv batch_csv; do
-  read -r s c kb <<<"${result[$k]}"
-  printf '%-14s %8.2f %8.2f %12.0f %14.0f %10.1f\n' "$k" "$s" "$c" "$(echo "$count / $s" | bc -l)" "$(echo "$count / $c" | bc -l)" "$(echo "$kb / 1024" | bc -l)"
+  measure $job pandas "$n" "$raw/$job-pandas.jsonl" \
+    /usr/bin/python3 "$root/bench/peers/pandas_windows.py" --csv "$f" --out "$raw/$job-pandas.jsonl"
 done
-echo "figures: $out/batch.json"
 
-# The live server: the same NDJSON file replayed over TCP, and send-to-feed latency at fixed rates.
-/usr/bin/python3 "$root/bench/serve_bench.py" --bin-dir "$bin" --input "$data/orders-$count.ndjson" --records "$count" \
-  --latency-seconds "$([ "${QUICK:-0}" = 1 ] && echo 5 || echo 15)" --json "$out/serve.json" 2>/dev/null | grep -v '^{'
-echo "figures: $out/serve.json"
+# The live server: the same records (NDJSON) replayed over TCP, its windows checked against
+# batch mode's, and send-to-feed latency at fixed rates.
+/usr/bin/python3 "$root/bench/serve_bench.py" --bin-dir "$bin" --input "$ndjson" --records "$count" --runs "$runs" \
+  --expect-windows "$raw/main-batch_csv/windows.jsonl" --latency-seconds "$latency_seconds" \
+  --json "$out/serve.json" 2>"$raw/serve.stderr" | grep -v '^{' >&2
+
+# Scaling: batch mode over CSV files of growing size (the job's own size is measured above).
+for n in $scale; do
+  [ "$n" = "$count" ] && continue
+  f=$(generated "$n" csv)
+  measure scale batch_csv_$n "$n" "$raw/scale-$n" "$bin/orderpulse" batch -q --input "$f" --output-dir "$raw/scale-$n"
+done
+
+echo "bench: $(( SECONDS - t_start )) s" >&2
+/usr/bin/python3 "$root/bench/report.py" --dir "$out" --bin-dir "$bin" --wall-seconds $(( SECONDS - t_start )) \
+  --quick "${QUICK:-0}"
