@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
+#include <memory>
+
+#include "pacer.h"
 
 namespace orderpulse::sim {
 namespace {
@@ -17,17 +20,17 @@ TimestampMs wall_clock_ms() {
 
 }  // namespace
 
-std::string run_generate_live(GenerateOptions o, const LiveOptions& live) {
-  o.live = true;
+SendResult run_generate_live(GenerateOptions o, const LiveOptions& live) {
+  o.live = !live.file_times;
   o.format = OutputFormat::ndjson;
   const World world = prepare_world(o);
   install_stop_handlers();
-  TcpSender sender(live.to, live.connect_timeout);
-  if (!sender.connect()) {  // stopped while waiting for the server
-    sender.close();
-    return sender.stats().to_json(",\"generated\":" + GenerateSummary{}.to_json());
+  const std::unique_ptr<LineSender> sender = make_sender(live.to, live.connect_timeout, live.kafka);
+  if (!sender->connect()) {  // stopped while waiting for the server
+    sender->close();
+    return {sender->summary(",\"generated\":" + GenerateSummary{}.to_json()), sender->losses()};
   }
-  o.start_time = wall_clock_ms();
+  if (!live.file_times) o.start_time = wall_clock_ms();
   std::string buf;
   StreamGenerator gen(o, world, buf);
   std::uint64_t limit = live.count.value_or(std::numeric_limits<std::uint64_t>::max());
@@ -43,20 +46,25 @@ std::string run_generate_live(GenerateOptions o, const LiveOptions& live) {
   while (done < limit) {
     const std::uint64_t n = pacer.next(done, std::min(limit - done, kMaxBurst), deadline);
     if (n > 0) {
-      // Base event time of the whole burst: now. Orders then move back by up to --disorder.
+      // Base event time of the whole burst: now (file times: each record's own, as in a file).
+      // Orders then move back by up to --disorder.
       buf.clear();
       const TimestampMs now = wall_clock_ms();
-      for (std::uint64_t i = 0; i < n; ++i) gen.next(now);
+      for (std::uint64_t i = done; i < done + n; ++i) {
+        // File times: the same expression as run_generate(), so the same records.
+        gen.next(live.file_times ? o.start_time + static_cast<TimestampMs>(static_cast<double>(i) * 1000.0 / o.rate)
+                                 : now);
+      }
       done += n;
       // A stop request lets the burst (a few ms of records) go out whole, so the generated
       // counts match what was sent.
-      if (sender.send(buf, TcpSender::OnStop::finish_all) < buf.size()) break;  // stopped reconnecting
+      if (sender->send(buf, LineSender::OnStop::finish_all) < buf.size()) break;  // stopped reconnecting
     }
     if (stop_requested() || Clock::now() >= deadline) break;
   }
-  sender.close();
+  sender->close();
   gen.finish();
-  return sender.stats().to_json(",\"generated\":" + gen.summary().to_json());
+  return {sender->summary(",\"generated\":" + gen.summary().to_json()), sender->losses()};
 }
 
 }  // namespace orderpulse::sim

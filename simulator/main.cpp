@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "errors.h"
 #include "generator.h"
@@ -15,7 +16,9 @@
 #include "orderpulse/common/cli.h"
 #include "orderpulse/common/time.h"
 #include "output.h"
+#include "pacer.h"
 #include "replay.h"
+#include "sender.h"
 
 namespace {
 
@@ -30,13 +33,27 @@ struct GenerateArgs {
   std::string count, seed = "1", customers = "10000", products = "1000";
   std::string start_time = "2024-01-01T00:00:00Z", disorder = "5s", watermark_delay = "30s";
   std::string format, out, catalog_out, to, duration, connect_timeout = "30s";
+  std::vector<std::string> kafka_properties;
   double rate = 1000.0, late = 0.0, duplicates = 0.0, malformed = 0.0;
   CLI::App* cmd = nullptr;  // to ask which options were given
 };
 
 struct ReplayArgs {
   std::string in, to, rate = "max", connections = "1", connect_timeout = "30s";
+  std::vector<std::string> kafka_properties;
 };
+
+// --kafka-property KEY=VALUE (repeatable), only with a kafka:// target.
+KafkaProperties parse_kafka_properties(const std::vector<std::string>& texts, const Target& to) {
+  KafkaProperties props;
+  if (!texts.empty() && !to.kafka) throw UsageError("--kafka-property only applies with --to kafka://...");
+  for (const std::string& t : texts) {
+    const std::size_t eq = t.find('=');
+    if (eq == std::string::npos || eq == 0) throw UsageError("--kafka-property must be KEY=VALUE, got '" + t + "'");
+    props.emplace_back(t.substr(0, eq), t.substr(eq + 1));
+  }
+  return props;
+}
 
 std::uint64_t parse_positive(std::string_view option, const std::string& text, std::uint64_t max) {
   const std::uint64_t v = parse_count(option, text);
@@ -76,24 +93,25 @@ GenerateOptions to_options(const GenerateArgs& a) {
 void check_destination(GenerateArgs& a) {
   const auto given = [&](const char* name) { return a.cmd->count(name) > 0; };
   if (a.out.empty() == a.to.empty()) {
-    throw UsageError(a.out.empty() ? "one of --out FILE or --to tcp://HOST:PORT is required"
+    throw UsageError(a.out.empty() ? "one of --out FILE or --to tcp://HOST:PORT|kafka://HOST:PORT/TOPIC is required"
                                    : "--out and --to are mutually exclusive");
   }
   if (a.to.empty()) {
     if (a.count.empty()) throw UsageError("--count is required with --out");
-    for (const char* name : {"--duration", "--connect-timeout"}) {
+    for (const char* name : {"--duration", "--connect-timeout", "--kafka-property"}) {
       if (given(name)) throw UsageError(std::string(name) + " only applies with --to");
     }
     return;
   }
-  if (given("--start-time")) throw UsageError("--start-time does not apply with --to: live event times come from the clock");
   if (!a.format.empty() && a.format != "ndjson") throw UsageError("--to sends NDJSON only (--format ndjson)");
   if (!given("--rate")) a.rate = 100.0;
 }
 
 LiveOptions to_live_options(const GenerateArgs& a) {
   LiveOptions l;
-  l.to = parse_endpoint(a.to);
+  l.to = parse_target(a.to);
+  l.kafka = parse_kafka_properties(a.kafka_properties, l.to);
+  l.file_times = a.cmd->count("--start-time") > 0;
   if (!a.count.empty()) l.count = parse_count("--count", a.count);
   if (!a.duration.empty()) l.duration = parse_duration("--duration", a.duration);
   l.connect_timeout = parse_duration("--connect-timeout", a.connect_timeout);
@@ -103,7 +121,8 @@ LiveOptions to_live_options(const GenerateArgs& a) {
 ReplayOptions to_replay_options(const ReplayArgs& a) {
   ReplayOptions o;
   o.in = a.in;
-  o.to = parse_endpoint(a.to);
+  o.to = parse_target(a.to);
+  o.kafka = parse_kafka_properties(a.kafka_properties, o.to);
   if (a.rate != "max") {
     char* end = nullptr;
     o.rate = std::strtod(a.rate.c_str(), &end);
@@ -113,6 +132,7 @@ ReplayOptions to_replay_options(const ReplayArgs& a) {
     }
   }
   o.connections = static_cast<unsigned>(parse_positive("--connections", a.connections, 256));
+  if (o.to.kafka && o.connections > 1) throw UsageError("--connections applies to tcp:// only (one producer feeds every partition)");
   o.connect_timeout = parse_duration("--connect-timeout", a.connect_timeout);
   return o;
 }
@@ -123,13 +143,19 @@ void add_generate(CLI::App& app, GenerateArgs& a) {
   g->add_option("--count", a.count, "Records to write, injected faults included (required with --out)")
       ->type_name("N");
   g->add_option("--out", a.out, "Output file, or - for stdout")->type_name("FILE");
-  g->add_option("--to", a.to, "Send NDJSON live to the server instead, event times from the wall clock")
-      ->type_name("tcp://HOST:PORT");
+  g->add_option("--to", a.to,
+                "Send NDJSON live to the server or to a Kafka topic (one message per record, keyed by product_id) "
+                "instead; event times from the wall clock unless --start-time is given")
+      ->type_name("tcp://HOST:PORT|kafka://HOST:PORT[,..]/TOPIC");
   g->add_option("--duration", a.duration, "With --to: stop after this long (30s, 5m); default: --count or a signal")
       ->type_name("D");
-  g->add_option("--connect-timeout", a.connect_timeout, "With --to: keep retrying to connect for this long")
+  g->add_option("--connect-timeout", a.connect_timeout,
+                "With --to: keep retrying to connect for this long (kafka://: also each record's delivery timeout)")
       ->type_name("D")
       ->capture_default_str();
+  g->add_option("--kafka-property", a.kafka_properties, "With --to kafka://: a librdkafka producer property (repeatable)")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
   g->add_option("--seed", a.seed, "PRNG seed; the same seed gives byte-identical output")
       ->type_name("N")
       ->capture_default_str();
@@ -139,7 +165,8 @@ void add_generate(CLI::App& app, GenerateArgs& a) {
   g->add_option("--products", a.products, "Distinct products, Zipf-skewed (s=1.1)")
       ->type_name("N")
       ->capture_default_str();
-  g->add_option("--start-time", a.start_time, "Event time of the first record (ISO-8601 or epoch ms)")
+  g->add_option("--start-time", a.start_time,
+                "Event time of the first record (ISO-8601 or epoch ms); with --to: send the records --out would write")
       ->type_name("TIME")
       ->capture_default_str();
   g->add_option("--rate", a.rate,
@@ -167,26 +194,34 @@ void add_generate(CLI::App& app, GenerateArgs& a) {
       "Example: orderpulse-sim generate --count 1000000 --out events.ndjson --late 0.01 "
       "--duplicates 0.01 --malformed 0.005 --catalog-out catalog.csv\n"
       "Live: orderpulse-sim generate --to tcp://127.0.0.1:9000 --rate 1000 --duration 5m --late 0.01\n"
+      "Kafka: orderpulse-sim generate --to kafka://127.0.0.1:9092/orders --rate 1000\n"
       "A one-line JSON summary (records, orders, lines, late, duplicates, malformed by kind) goes to stderr;\n"
-      "with --to: {\"sent\",\"bytes\",\"seconds\",\"rate\",\"reconnects\",\"generated\":{that summary}}.");
+      "with --to: {\"sent\",\"bytes\",\"seconds\",\"rate\",\"reconnects\" (kafka://: \"failed\"),\"generated\":{that summary}}.");
 }
 
 void add_replay(CLI::App& app, ReplayArgs& a) {
-  CLI::App* r = app.add_subcommand("replay", "Stream an NDJSON file's lines to the live server over TCP");
+  CLI::App* r = app.add_subcommand("replay", "Stream an NDJSON file's lines to the live server over TCP, or to a Kafka topic");
   r->add_option("--in", a.in, "The file; its lines are sent byte for byte, in order")->required()->type_name("FILE");
-  r->add_option("--to", a.to, "The server's ingest address")->required()->type_name("tcp://HOST:PORT");
+  r->add_option("--to", a.to, "The server's ingest address, or a Kafka topic (one message per line, keyed by product_id)")
+      ->required()
+      ->type_name("tcp://HOST:PORT|kafka://HOST:PORT[,..]/TOPIC");
   r->add_option("--rate", a.rate, "Lines per second over all connections, or max")
       ->type_name("R|max")
       ->capture_default_str();
-  r->add_option("--connections", a.connections, "Split the file into K contiguous ranges sent concurrently")
+  r->add_option("--connections", a.connections, "tcp://: split the file into K contiguous ranges sent concurrently")
       ->type_name("K")
       ->capture_default_str();
-  r->add_option("--connect-timeout", a.connect_timeout, "Keep retrying to connect for this long")
+  r->add_option("--connect-timeout", a.connect_timeout,
+                "Keep retrying to connect for this long (kafka://: also each record's delivery timeout)")
       ->type_name("D")
       ->capture_default_str();
+  r->add_option("--kafka-property", a.kafka_properties, "With --to kafka://: a librdkafka producer property (repeatable)")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
   r->footer(
       "With K > 1 each connection keeps its range's order, but the server sees the ranges interleaved.\n"
-      "A one-line JSON summary {\"sent\",\"bytes\",\"seconds\",\"rate\",\"reconnects\"} goes to stderr.");
+      "A one-line JSON summary {\"sent\",\"bytes\",\"seconds\",\"rate\",\"reconnects\"} goes to stderr\n"
+      "(kafka://: \"failed\" instead of \"reconnects\"; sent counts records the brokers acknowledged).");
 }
 
 void add_olist(CLI::App& app, OlistOptions& o, std::string& format) {
@@ -229,13 +264,16 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "%s\n", summary.to_json().c_str());
       } else {
         const LiveOptions live = to_live_options(gen_args);
-        const std::string summary = run_generate_live(to_options(gen_args), live);
-        std::fprintf(stderr, "%s\n", summary.c_str());
+        const SendResult result = run_generate_live(to_options(gen_args), live);
+        std::fprintf(stderr, "%s\n", result.summary.c_str());
+        if (!result.losses.empty()) return cli_fail(kProgram, kExitRuntime, result.losses);
       }
     } else if (app.got_subcommand("replay")) {
       const ReplayOptions options = to_replay_options(replay_args);
       install_stop_handlers();
-      std::fprintf(stderr, "%s\n", run_replay(options).to_json().c_str());
+      const SendResult result = run_replay(options);
+      std::fprintf(stderr, "%s\n", result.summary.c_str());
+      if (!result.losses.empty()) return cli_fail(kProgram, kExitRuntime, result.losses);
     } else {
       olist_opts.format = resolve_format(olist_format, olist_opts.out);
       const std::string report = run_olist(olist_opts);

@@ -11,11 +11,13 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <string_view>
 #include <thread>
 #include <vector>
 
 #include "errors.h"
+#include "tcp_sender.h"
 
 namespace orderpulse::sim {
 namespace {
@@ -95,10 +97,8 @@ std::size_t chunk_of_lines(std::string_view s, std::uint64_t& lines) {
   return pos;
 }
 
-// Sends one range of lines over its own connection.
-SendStats send_range(const MappedFile& file, std::string_view range, const ReplayOptions& o,
-                     const std::string& label) {
-  TcpSender sender(o.to, o.connect_timeout, label);
+// Sends one range of lines through its own sender, then closes it.
+void send_range(const MappedFile& file, std::string_view range, const ReplayOptions& o, LineSender& sender) {
   const char* kept = range.data();  // sent data before this is released
   if (sender.connect()) {
     Pacer pacer(o.rate / o.connections);
@@ -123,14 +123,20 @@ SendStats send_range(const MappedFile& file, std::string_view range, const Repla
     }
   }
   sender.close();
-  return sender.stats();
 }
 
 }  // namespace
 
-SendStats run_replay(const ReplayOptions& o) {
+SendResult run_replay(const ReplayOptions& o) {
   const MappedFile file(o.in);
   const std::string_view text = file.text();
+  if (o.to.kafka) {
+    // One producer, lines in file order; librdkafka spreads them over the partitions by key. A
+    // last line without a newline is a whole message here.
+    const std::unique_ptr<LineSender> sender = make_sender(o.to, o.connect_timeout, o.kafka);
+    send_range(file, text, o, *sender);
+    return {sender->summary(), sender->losses()};
+  }
   if (!text.empty() && text.back() != '\n') {
     std::fprintf(stderr, "orderpulse-sim: warning: %s does not end with a newline; the server will drop its "
                          "last line as truncated\n", o.in.c_str());
@@ -147,7 +153,9 @@ SendStats run_replay(const ReplayOptions& o) {
     try {
       const std::string label =
           o.connections > 1 ? "connection " + std::to_string(k + 1) + "/" + std::to_string(o.connections) : "";
-      stats[k] = send_range(file, text.substr(cuts[k], cuts[k + 1] - cuts[k]), o, label);
+      TcpSender sender(*o.to.tcp, o.connect_timeout, label);
+      send_range(file, text.substr(cuts[k], cuts[k + 1] - cuts[k]), o, sender);
+      stats[k] = sender.stats();
     } catch (...) {
       errors[k] = std::current_exception();
     }
@@ -161,7 +169,7 @@ SendStats run_replay(const ReplayOptions& o) {
   }
   SendStats total;
   for (const auto& s : stats) total.merge(s);
-  return total;
+  return {total.to_json(), {}};
 }
 
 }  // namespace orderpulse::sim

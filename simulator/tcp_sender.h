@@ -10,18 +10,9 @@
 
 #include "orderpulse/common/time.h"
 #include "pacer.h"
+#include "sender.h"
 
 namespace orderpulse::sim {
-
-struct Endpoint {
-  std::string host;  // name or address, IPv6 without its brackets
-  std::string port;
-  std::string text;  // as given: tcp://HOST:PORT
-};
-
-// "tcp://HOST:PORT"; HOST is a name, an IPv4 address or a bracketed IPv6 address ([::1]).
-// Throws UsageError.
-Endpoint parse_endpoint(std::string_view text);
 
 struct SendStats {
   std::uint64_t sent = 0;   // complete lines, each counted once however often it was resent
@@ -36,31 +27,35 @@ struct SendStats {
   std::string to_json(std::string_view extra = {}) const;
 };
 
-// One TCP connection to the server, re-established when it drops. Owns the socket.
-class TcpSender {
- public:
-  enum class OnStop : std::uint8_t { finish_line, finish_all };
+// "tcp://HOST:PORT"; HOST is a name, an IPv4 address or a bracketed IPv6 address ([::1]).
+// Throws UsageError.
+Endpoint parse_endpoint(std::string_view text);
 
+// One TCP connection to the server, re-established when it drops. Owns the socket; used by one
+// thread (replay runs one sender per connection thread).
+class TcpSender final : public LineSender {
+ public:
   // `label` names the connection in log lines when there are several ("connection 2/4").
   TcpSender(Endpoint to, DurationMs connect_timeout, std::string label = {});
-  ~TcpSender();
+  ~TcpSender() override;
   TcpSender(const TcpSender&) = delete;
   TcpSender& operator=(const TcpSender&) = delete;
 
   // Connects, retrying with backoff (100ms doubling to 2s) for up to the connect timeout.
   // False when a stop was requested first; throws RunFailure naming the address when the
   // time is up.
-  bool connect();
+  bool connect() override;
 
   // Sends `lines`: whole lines, each ending in '\n' (only a file's very last line may lack
   // it). When the connection drops it reconnects like connect() and resends from the start of
   // the first line not completely written, so the new connection never starts mid-line. On a
   // stop request it finishes the line under way (finish_line) or all of `lines` (finish_all).
   // Returns how many bytes of `lines` went out, always ending at a line boundary.
-  std::size_t send(std::string_view lines, OnStop on_stop = OnStop::finish_line);
+  std::size_t send(std::string_view lines, OnStop on_stop = OnStop::finish_line) override;
 
   // Half-closes, waits briefly for the server to read everything and close its side, closes.
-  void close();
+  void close() override;
+  std::string summary(std::string_view extra = {}) const override { return stats_.to_json(extra); }
   const SendStats& stats() const { return stats_; }
 
  private:

@@ -23,7 +23,6 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
-#include <memory>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -101,7 +100,18 @@ class MockCluster {
   std::string create_topic(const std::string& name, int partitions) {
     // Replicas do nothing in the mock but Metadata reports them; 3 is the usual production value.
     const int replication = std::min(brokers_, 3);
-    return text(rd_kafka_mock_topic_create(cluster_, name.c_str(), partitions, replication));
+    if (std::string e = text(rd_kafka_mock_topic_create(cluster_, name.c_str(), partitions, replication)); !e.empty()) {
+      return e;
+    }
+    // The 2.0.2 mock makes one broker lead every partition; spread them round-robin as a real
+    // cluster does, so that `down N` takes away some partitions, not all or none.
+    for (int p = 0; p < partitions && brokers_ > 1; ++p) {
+      if (std::string e = text(rd_kafka_mock_partition_set_leader(cluster_, name.c_str(), p, p % brokers_ + 1));
+          !e.empty()) {
+        return "partition " + std::to_string(p) + " leader: " + e;
+      }
+    }
+    return {};
   }
 
   // `broker` 0: every broker. The 2.0.2 mock documents -1 for "all" but looks ids up one by one,
@@ -291,7 +301,11 @@ int main(int argc, char** argv) {
   }
 
   // Blocked before librdkafka starts its threads, which inherit the mask: SIGINT/SIGTERM then
-  // only ever reach the signalfd that the main loop polls.
+  // only ever reach the signalfd that the main loop polls. An ignored signal is discarded
+  // rather than queued, and a script's background jobs start with SIGINT ignored: restore the
+  // default first (it never runs while the signal is blocked).
+  ::signal(SIGINT, SIG_DFL);
+  ::signal(SIGTERM, SIG_DFL);
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
