@@ -66,8 +66,8 @@ if [ ! "$duck/node_modules/.package-lock.json" -nt "$duck/package-lock.json" ]; 
   (cd "$duck" && npm install --no-save --no-audit --no-fund --loglevel=error >&2)
 fi
 
-# median of the given numbers
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 
 # run_timed LABEL CMD...: runs CMD $runs times; sets secs (median wall seconds), cpu (median
 # user+system seconds), rss (max KB), walls and cpus (every run); returns 1 if CMD fails
