@@ -270,6 +270,11 @@ int run_serve(const ServeOptions& opt) {
       const bool had_records = !batch->empty();
       const TimestampMs watermark_before = engine.stats().watermark;
       engine.set_clock(wall_clock_ms());  // an idle source may let the watermark move on its own
+      // Every source that exists holds the watermark back, records or not (until idle).
+      for (const SourcePosition& p : batch->positions()) engine.announce_source(p.source_id);
+      if (use_kafka)
+        for (std::int32_t p : kafka_probe.partitions())
+          engine.announce_source(KafkaSource::kFirstSourceId + static_cast<std::uint32_t>(p));
       for (std::size_t i = 0; i < batch->size(); ++i)
         socket_records += batch->record(i).origin->source_id == SocketSource::kSourceId;
       if (had_records) engine.process(*batch);

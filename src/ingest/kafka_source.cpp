@@ -85,7 +85,7 @@ KafkaSource::KafkaSource(KafkaOptions options, BatchBuilder& builder, KafkaProbe
   set(*conf, "enable.auto.offset.store", "false");
   set(*conf, "auto.offset.reset", "earliest");
   set(*conf, "enable.partition.eof", "true");
-  set(*conf, "queued.max.messages.kbytes", "16384");
+  set(*conf, "queued.max.messages.kbytes", "65536");
   set(*conf, "client.id", "orderpulse");
   for (const auto& [key, value] : options_.properties) set(*conf, key, value);
   if (!options_.brokers.empty()) set(*conf, "bootstrap.servers", options_.brokers);
@@ -157,9 +157,11 @@ void KafkaSource::on_assign(std::vector<std::int32_t> partitions) {
   assigned_ = std::move(partitions);
   std::sort(assigned_.begin(), assigned_.end());
   at_end_.clear();
+  first_message_logged_ = false;
   paused_ = false;
   probe_.paused = false;
   probe_.assigned = assigned_.size();
+  probe_.set_partitions(assigned_);
   spdlog::info("kafka: assigned {} partition(s) of {}: {}", assigned_.size(), options_.topic, described);
 }
 
@@ -173,6 +175,7 @@ void KafkaSource::on_revoke() {
   assigned_.clear();
   at_end_.clear();
   probe_.assigned = 0;
+  probe_.set_partitions({});
 }
 
 bool KafkaSource::deliver() {
@@ -275,6 +278,10 @@ void KafkaSource::run() {
           break;  // revoked meanwhile, or already handed on: never twice
         idle = false;
         at_end_[p] = false;
+        if (!first_message_logged_) {
+          first_message_logged_ = true;
+          spdlog::info("kafka: first message {}/{}@{}", options_.topic, p, offset);
+        }
         const std::size_t len = msg->len();
         const bool too_long = len > options_.max_record_bytes;
         const std::size_t keep = too_long ? 256 : len;
@@ -294,8 +301,12 @@ void KafkaSource::run() {
         spdlog::warn("kafka: consume: {}", msg->errstr());
         break;
     }
-    if (!paused_ && (staged_.size() >= kChunkRecords || stage_text_.size() >= kChunkBytes || (idle && !staged_.empty())))
-      if (!deliver()) set_paused(true);
+    if (!paused_ && (staged_.size() >= kChunkRecords || stage_text_.size() >= kChunkBytes || (idle && !staged_.empty()))) {
+      // A full batch is normally taken by the engine at once. Pause only when it stays full:
+      // pausing drops what librdkafka has prefetched, which then has to be fetched again.
+      if (!deliver() && !(builder_.wait_for_space(Clock::now() + std::chrono::milliseconds(250)) && deliver()))
+        set_paused(true);
+    }
     const auto now = Clock::now();
     if (now - last_lag >= std::chrono::seconds(1)) {
       refresh_lag();

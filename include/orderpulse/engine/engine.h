@@ -63,6 +63,8 @@ class Engine {
   // stop holding the watermark back; when that lets it advance, windows are finalized now.
   void set_clock(TimestampMs now);
   const SourceWatermarks& watermarks() const { return watermarks_; }
+  // Live server: a source that exists holds the watermark back before its first record.
+  void announce_source(std::uint32_t source) { watermarks_.announce(source); }
 
   const EngineStats& stats() const { return stats_; }
   const WindowAggregate& windows() const { return windows_; }

@@ -7,6 +7,7 @@
 // nothing is ever idle there. Owned by the engine; engine thread only.
 
 #include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -28,6 +29,7 @@ class SourceWatermarks {
     return it == max_time_.end() ? kMinTime : it->second - delay_;
   }
   void observe(std::uint32_t source, TimestampMs event_time) {
+    if (!announced_.empty()) announced_.erase(source);
     auto [it, inserted] = max_time_.try_emplace(source, event_time);
     if (!inserted && event_time > it->second) it->second = event_time;
   }
@@ -35,11 +37,28 @@ class SourceWatermarks {
     const auto holder = holding_source();
     return holder ? source_watermark(*holder) : kMinTime;
   }
+  // Live server: a source that exists (an assigned Kafka partition, a followed file) holds the
+  // watermark back from the moment it is announced, even before its first record, until it goes
+  // idle; otherwise whichever partitions happen to deliver first would finalize windows the others
+  // still have records for.
+  void announce(std::uint32_t source) {
+    if (max_time_.contains(source) || announced_.contains(source)) return;
+    announced_.insert(source);
+    if (idle_timeout_ > 0) last_seen_[source] = now_;
+  }
   // The source whose watermark is the engine's: the slowest one that is not idle (the slowest of
-  // all when every one is idle). Lowest id on ties. Empty before any accepted record.
+  // all when every one is idle). Lowest id on ties. Empty before any accepted record. An announced
+  // source without records yet is the slowest of all until it goes idle.
   std::optional<std::uint32_t> holding_source() const {
     std::optional<std::uint32_t> best, best_idle;
     TimestampMs best_t = kMaxTime, best_idle_t = kMaxTime;
+    if (!max_time_.empty())
+      for (std::uint32_t source : announced_)
+        if (!is_idle(source) && (!best || best_t != kMinTime || source < *best)) {
+          best = source;
+          best_t = kMinTime;
+        }
+    if (best) return best;
     for (const auto& [source, t] : max_time_) {
       const bool idle = is_idle(source);
       auto& b = idle ? best_idle : best;
@@ -102,6 +121,7 @@ class SourceWatermarks {
   TimestampMs now_ = kMinTime;
   TimestampMs first_now_ = kMinTime;
   absl::flat_hash_map<std::uint32_t, TimestampMs> last_seen_;
+  absl::flat_hash_set<std::uint32_t> announced_;  // no accepted record yet; not checkpointed
 };
 
 }  // namespace orderpulse

@@ -57,10 +57,21 @@ struct KafkaProbe {
     std::lock_guard lock(mutex);
     lag_ = std::move(lag);
   }
+  // The partitions assigned now. Set before any of their records is consumed, so the engine, which
+  // reads it before each batch, knows every partition before it sees records of any.
+  std::vector<std::int32_t> partitions() const {
+    std::lock_guard lock(mutex);
+    return partitions_;
+  }
+  void set_partitions(std::vector<std::int32_t> partitions) {
+    std::lock_guard lock(mutex);
+    partitions_ = std::move(partitions);
+  }
 
  private:
   mutable std::mutex mutex;
   std::map<std::int32_t, Lag> lag_;
+  std::vector<std::int32_t> partitions_;
 };
 
 struct KafkaOptions {
@@ -131,6 +142,7 @@ class KafkaSource {
   std::vector<Staged> staged_;
   std::string stage_text_;
   bool paused_ = false;
+  bool first_message_logged_ = false;  // once per assignment: when consumption really starts
 
   std::mutex commit_mutex_;
   std::optional<std::vector<SourcePosition>> pending_commit_;
