@@ -269,6 +269,7 @@ int run_serve(const ServeOptions& opt) {
       last_start = start;
       const bool had_records = !batch->empty();
       const TimestampMs watermark_before = engine.stats().watermark;
+      const EngineStats stats_before = engine.stats();
       engine.set_clock(wall_clock_ms());  // an idle source may let the watermark move on its own
       // Every source that exists holds the watermark back, records or not (until idle).
       for (const SourcePosition& p : batch->positions()) engine.announce_source(p.source_id);
@@ -287,9 +288,28 @@ int run_serve(const ServeOptions& opt) {
       const TimestampMs now_ms = wall_clock_ms();
       const bool changed = had_records || engine.stats().watermark != watermark_before ||
                            done - last_publish >= std::chrono::seconds(1);
+      {
+        // System health: what this loop measured, judged by the engine's health rules.
+        const EngineStats& s = engine.stats();
+        HealthInputs h;
+        h.batch_seconds = std::chrono::duration<double>(done - start).count();
+        h.trigger_seconds = static_cast<double>(config.trigger_interval) / 1000.0;
+        h.batch_records = s.read - stats_before.read;
+        h.batch_late = s.late - stats_before.late;
+        h.batch_rejected = s.rejected - stats_before.rejected;
+        if (s.watermark != kMinTime && s.watermark != kMaxTime) h.watermark_lag_seconds = static_cast<double>(now_ms - s.watermark) / 1000.0;
+        if (kafka) {
+          std::int64_t lag = 0;
+          for (const auto& [partition, l] : kafka_probe.lag()) lag += l.high < 0 ? 0 : l.high - std::max<std::int64_t>(l.position, 0);
+          h.kafka_lag = lag;
+        }
+        h.checkpoint_age_seconds = metrics.checkpoint_age_seconds(now_ms);
+        engine.report_health(h, now_ms);
+      }
       metrics.record_batch(engine, live.batch_windows(),
                            BatchTiming{std::chrono::duration<double>(done - start).count(), interval, builder.pending()},
                            now_ms, socket_records);
+      metrics.record_alerts(live.batch_alerts(), engine.firing_alerts());
       live.after_batch(engine, now_ms, changed);
       if (changed) last_publish = done;
       stage.recycle(std::move(batch));

@@ -21,6 +21,7 @@ void encode_meta(const CheckpointMeta& meta, Encoder& out) {
   }
   out.u64(meta.outputs.windows_bytes);
   out.u64(meta.outputs.dropped_bytes);
+  out.u64(meta.outputs.alerts_bytes);
   out.u64(meta.catalog_fingerprint);
 }
 
@@ -44,6 +45,7 @@ CheckpointMeta decode_meta(Decoder& in) {
   }
   meta.outputs.windows_bytes = in.u64();
   meta.outputs.dropped_bytes = in.u64();
+  meta.outputs.alerts_bytes = in.u64();
   meta.catalog_fingerprint = in.u64();
   return meta;
 }

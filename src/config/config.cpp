@@ -74,7 +74,8 @@ std::vector<std::pair<std::string, std::string>> Config::result_settings() const
           {"dedup_horizon", format_duration(effective_dedup_horizon())},
           {"windows", specs},
           {"top_n", std::to_string(top_n)},
-          {"max_line_bytes", std::to_string(max_line_bytes)}};
+          {"max_line_bytes", std::to_string(max_line_bytes)},
+          {"alerts", alerts.canonical_data_rules()}};
 }
 
 DurationMs Config::effective_dedup_horizon() const {
@@ -124,6 +125,8 @@ Config Config::parse_json(std::string_view text, const std::string& origin) {
         else if (pv.is_number_integer() || pv.is_boolean()) c.kafka.emplace_back(p.key(), pv.dump());
         else throw ConfigError(origin + ": 'kafka." + p.key() + "' must be a string, integer or boolean");
       }
+    } else if (key == "alerts") {
+      parse_alert_config(v, origin, c.alerts);
     } else if (key == "idle_timeout") {
       c.idle_timeout = duration_value(v, where);
       if (c.idle_timeout < 0) throw ConfigError(where + " must not be negative");
@@ -155,7 +158,7 @@ Config Config::parse_json(std::string_view text, const std::string& origin) {
     } else {
       throw ConfigError(origin + ": unknown key '" + key +
                         "' (known: watermark_delay, dedup_horizon, windows, max_line_bytes, max_batch_size, "
-                        "trigger_interval, top_n, checkpoint_interval, idle_timeout, kafka)");
+                        "trigger_interval, top_n, checkpoint_interval, idle_timeout, kafka, alerts)");
     }
   }
   return c;

@@ -9,7 +9,9 @@ Engine::Engine(const Config& config, std::shared_ptr<const Catalog> catalog)
       windows_(config, directory_),
       admission_(config, watermarks_, windows_),
       enrichment_(directory_),
-      pipeline_{&admission_, &enrichment_, &windows_} {
+      alerts_(config_.alerts, directory_),
+      health_(config_.alerts),
+      pipeline_{&admission_, &enrichment_, &windows_, &alerts_} {
   watermarks_.set_idle_timeout(config.idle_timeout);
 }
 
@@ -65,11 +67,27 @@ void Engine::advance(TimestampMs watermark) {
   for (Operator* op : pipeline_) op->on_watermark(watermark, collector_);
 }
 
+void Engine::report_health(const HealthInputs& inputs, TimestampMs wall_now) {
+  health_.evaluate(inputs, wall_now, collector_.alerts);
+  for (const Alert& a : collector_.alerts)
+    for (ResultSink* s : sinks_) s->on_alert(a);
+  collector_.alerts.clear();
+}
+
+DataAlerts::Counts Engine::firing_alerts() const {
+  DataAlerts::Counts counts = alerts_.firing();
+  health_.add_firing(counts);
+  return counts;
+}
+
 void Engine::deliver() {
   for (const WindowResult& w : collector_.windows)
     for (ResultSink* s : sinks_) s->on_window(w);
   stats_.windows_emitted += collector_.windows.size();
   collector_.windows.clear();
+  for (const Alert& a : collector_.alerts)
+    for (ResultSink* s : sinks_) s->on_alert(a);
+  collector_.alerts.clear();
   for (ResultSink* s : sinks_) s->on_batch_end(stats_);
 }
 
@@ -110,6 +128,7 @@ EngineSnapshot Engine::snapshot() {
   snap.sold = enrichment_.freeze();
   snap.windows = windows_.freeze();
   snap.dedup = admission_.freeze();
+  snap.alerts = alerts_.freeze();
   const TimestampMs wm = watermarks_.engine_watermark();
   snap.dedup_min_time = wm == kMinTime || wm == kMaxTime ? wm : wm - admission_.horizon();
   return snap;
@@ -122,6 +141,7 @@ void Engine::encode(const EngineSnapshot& snap, Encoder& out) {
   Enrichment::encode(snap.sold, out);
   WindowAggregate::encode(snap.windows, out);
   DedupSet::encode(snap.dedup, snap.dedup_min_time, out);
+  DataAlerts::encode(snap.alerts, out);
 }
 
 void Engine::decode(Decoder& in) {
@@ -132,6 +152,7 @@ void Engine::decode(Decoder& in) {
   enrichment_.decode(in);
   windows_.decode(in);
   admission_.decode(in);
+  alerts_.decode(in);
 }
 
 }  // namespace orderpulse

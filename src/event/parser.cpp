@@ -8,7 +8,7 @@ namespace orderpulse {
 namespace {
 
 constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
-    "order_id", "line", "customer_id", "product_id", "category", "quantity", "unit_price", "event_time"};
+    "order_id", "line", "customer_id", "product_id", "category", "quantity", "unit_price", "event_time", "type"};
 
 std::string_view trim_ws(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
@@ -54,8 +54,39 @@ std::optional<Field> field_from_name(std::string_view name) {
   return std::nullopt;
 }
 
+namespace {
+
+bool is_restock(const RawValue& v) { return (v.kind == ValueKind::string || v.kind == ValueKind::text) && trim_ws(v.text) == "restock"; }
+
+// A restock needs only the product, the quantity added and the event time.
+DropReason build_restock(const RawFields& f, Event& e) {
+  auto at = [&f](Field x) -> const RawValue& { return f[static_cast<std::size_t>(x)]; };
+  DropReason r;
+  e.kind = EventKind::restock;
+  e.order_id = {};
+  e.customer_id = {};
+  e.category = {};
+  e.line = 1;
+  e.unit_price = 0;
+  if ((r = check_id(at(Field::product_id), e.product_id, DropReason::missing_product_id, DropReason::bad_product_id)) != DropReason::none) return r;
+  e.quantity = 1;
+  if ((r = check_int(at(Field::quantity), 1, kMaxQuantity * 1000, e.quantity, DropReason::bad_quantity)) != DropReason::none) return r;
+  const RawValue& time = at(Field::event_time);
+  if (is_missing(time)) return DropReason::missing_event_time;
+  if (time.kind != ValueKind::number && time.kind != ValueKind::string && time.kind != ValueKind::text)
+    return DropReason::bad_timestamp;
+  auto t = parse_timestamp(time.text);
+  if (!t) return DropReason::bad_timestamp;
+  e.event_time = *t;
+  return DropReason::none;
+}
+
+}  // namespace
+
 DropReason build_event(const RawFields& f, Event& e) {
   auto at = [&f](Field x) -> const RawValue& { return f[static_cast<std::size_t>(x)]; };
+  if (at(Field::type).kind != ValueKind::absent && is_restock(at(Field::type))) return build_restock(f, e);
+  e.kind = EventKind::order;
   DropReason r;
   if ((r = check_id(at(Field::order_id), e.order_id, DropReason::missing_order_id, DropReason::bad_order_id)) != DropReason::none) return r;
   e.line = 1;
@@ -123,6 +154,7 @@ DropReason RecordParser::parse_json(std::string_view text, std::size_t capacity,
       case 'q': if (key == "quantity") which = Field::quantity; break;
       case 'u': if (key == "unit_price") which = Field::unit_price; break;
       case 'e': if (key == "event_time") which = Field::event_time; break;
+      case 't': if (key == "type") which = Field::type; break;
       default: break;
     }
     if (!which) continue;  // unknown fields are ignored (and skipped by the iterator)

@@ -9,9 +9,9 @@ void Admission::on_batch(EventBatch& batch, Collector&) {
   constexpr std::size_t kAhead = 8;
   hashes_.resize(events.size());
   for (std::size_t i = 0; i < events.size(); ++i)
-    if (events[i].status == EventStatus::accepted) hashes_[i] = DedupSet::hash_key(events[i].order_id, events[i].line);
+    if (events[i].status == EventStatus::accepted && events[i].kind == EventKind::order) hashes_[i] = DedupSet::hash_key(events[i].order_id, events[i].line);
   for (std::size_t i = 0; i < events.size(); ++i) {
-    if (i + kAhead < events.size() && events[i + kAhead].status == EventStatus::accepted) dedup_.prefetch(hashes_[i + kAhead]);
+    if (i + kAhead < events.size() && events[i + kAhead].status == EventStatus::accepted && events[i + kAhead].kind == EventKind::order) dedup_.prefetch(hashes_[i + kAhead]);
     Event& e = events[i];
     if (e.status != EventStatus::accepted) continue;
     const std::uint32_t source = batch.record(e.record).origin->source_id;
@@ -22,7 +22,8 @@ void Admission::on_batch(EventBatch& batch, Collector&) {
       continue;
     }
     const TimestampMs min_time = wm == kMinTime ? kMinTime : wm - horizon_;
-    if (dedup_.seen_or_insert(hashes_[i], e.order_id, e.line, e.event_time, min_time)) {
+    // A restock has no (order_id, line) key: it is never a duplicate.
+    if (e.kind == EventKind::order && dedup_.seen_or_insert(hashes_[i], e.order_id, e.line, e.event_time, min_time)) {
       e.status = EventStatus::duplicate;
       e.reason = DropReason::duplicate;
       continue;

@@ -2,15 +2,22 @@
 
 namespace orderpulse {
 
-void Enrichment::on_batch(EventBatch& batch, Collector&) {
-  for (Event& e : batch.events()) {
+void Enrichment::on_batch(EventBatch& batch, Collector& out) {
+  auto& events = batch.events();
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    Event& e = events[i];
     if (e.status != EventStatus::accepted) continue;
     e.product_ref = directory_.product(e.product_id);
     e.category_ref = directory_.category_for(e.product_ref, e.category);
     e.category = directory_.category_name(e.category_ref);
-    if (directory_.catalog_entry(e.product_ref)) {
+    if (const CatalogEntry* entry = directory_.catalog_entry(e.product_ref)) {
       if (sold_.size() <= e.product_ref) sold_.resize(e.product_ref + 1, 0);
-      sold_.mut(e.product_ref) += e.quantity;
+      std::int64_t& sold = sold_.mut(e.product_ref);
+      const bool restock = e.kind == EventKind::restock;
+      sold += restock ? -std::int64_t{e.quantity} : std::int64_t{e.quantity};
+      const std::int64_t stock = entry->stock - sold;
+      if (restock || stock <= entry->reorder_level)
+        out.stock.push_back({static_cast<std::uint32_t>(i), e.product_ref, stock, entry->reorder_level, restock});
     }
   }
 }

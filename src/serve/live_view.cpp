@@ -34,6 +34,8 @@ LiveView::LiveView(const Config& config, FeedHub& hub) : hub_(hub) {
 
 void LiveView::on_window(const WindowResult& window) { batch_windows_.push_back(window); }
 
+void LiveView::on_alert(const Alert& alert) { batch_alerts_.push_back(alert); }
+
 std::shared_ptr<const std::string> LiveView::snapshot() const {
   std::lock_guard lock(snapshot_mutex_);
   return snapshot_;
@@ -118,7 +120,17 @@ void LiveView::after_batch(Engine& engine, TimestampMs wall_now, bool changed) {
     if (recent_.size() > kRecentWindows) recent_.pop_front();
   }
   batch_windows_.clear();
-  if (!changed && snapshot_) return;
+  // Data rules' alerts get the wall time they reached the feed; health rules carry their own.
+  for (const Alert& a : batch_alerts_) {
+    std::string data;
+    append_alert_json(data, a, wall_now);
+    hub_.publish({FeedChannel::alert, message("alert", data)});
+    recent_alerts_.push_back(std::move(data));
+    if (recent_alerts_.size() > kRecentAlerts) recent_alerts_.pop_front();
+  }
+  const bool had_alerts = !batch_alerts_.empty();
+  batch_alerts_.clear();
+  if (!changed && !had_alerts && snapshot_) return;
 
   const std::vector<WindowResult> open = engine.open_windows();
   std::string state = "{";
@@ -129,6 +141,11 @@ void LiveView::after_batch(Engine& engine, TimestampMs wall_now, bool changed) {
   for (std::size_t i = 0; i < recent_.size(); ++i) {
     if (i) state.push_back(',');
     state += recent_[i];
+  }
+  state += "],\"alerts\":[";
+  for (std::size_t i = 0; i < recent_alerts_.size(); ++i) {
+    if (i) state.push_back(',');
+    state += recent_alerts_[i];
   }
   state += "]}";
   auto snap = message("snapshot", state);

@@ -84,6 +84,22 @@ ServerMetrics::ServerMetrics(const Config& config, const IngestProbe& ingest, co
                                           "Records received and waiting for the next micro-batch");
   memory_ = add<prometheus::Gauge>(BuildGauge(), registry_, "orderpulse_process_resident_memory_bytes",
                                    "Resident memory of the server process");
+  alerts_total_family_ = &BuildCounter().Name("orderpulse_alerts_total").Help("Alerts fired (episodes started), by rule and severity").Register(*registry_);
+  alerts_firing_family_ = &BuildGauge().Name("orderpulse_alerts_firing").Help("Alerts firing now, by rule and severity").Register(*registry_);
+  {
+    // Every rule with its configured severity from the start, at 0, so dashboards see the series.
+    const AlertConfig& a = config.alerts;
+    const std::pair<AlertRule, const AlertRuleConfig*> rules[] = {
+        {AlertRule::low_inventory, &a.low_inventory},         {AlertRule::order_spike, &a.order_pattern},
+        {AlertRule::order_drop, &a.order_pattern},            {AlertRule::revenue_spike, &a.order_pattern},
+        {AlertRule::revenue_drop, &a.order_pattern},          {AlertRule::customer_burst, &a.customer_burst},
+        {AlertRule::high_value_customer, &a.high_value_customer}, {AlertRule::high_value_order, &a.high_value_order},
+        {AlertRule::batch_slow, &a.batch_slow},               {AlertRule::watermark_lag, &a.watermark_lag},
+        {AlertRule::late_share, &a.late_share},               {AlertRule::rejected_share, &a.rejected_share},
+        {AlertRule::kafka_lag, &a.kafka_lag},                 {AlertRule::checkpoint_age, &a.checkpoint_age}};
+    for (const auto& [rule, rc] : rules)
+      if (rc->enabled) alert_series(rule, rc->severity);
+  }
   uncovered_ = add<prometheus::Gauge>(BuildGauge(), registry_, "orderpulse_records_not_checkpointed",
                                       "Records from sources that cannot replay (the socket) processed since the last "
                                       "durable checkpoint: lost if the server crashed now");
@@ -169,6 +185,29 @@ void ServerMetrics::record_checkpoint(const CheckpointDone& done) {
 }
 
 void ServerMetrics::record_checkpoint_failure() { checkpoint_failures_->Increment(); }
+
+std::pair<prometheus::Counter*, prometheus::Gauge*>& ServerMetrics::alert_series(AlertRule rule, AlertSeverity severity) {
+  auto& s = alert_series_[{rule, severity}];
+  if (!s.first) {
+    const prometheus::Labels labels{{"rule", std::string(to_string(rule))}, {"severity", std::string(to_string(severity))}};
+    s = {&alerts_total_family_->Add(labels), &alerts_firing_family_->Add(labels)};
+  }
+  return s;
+}
+
+void ServerMetrics::record_alerts(const std::vector<Alert>& alerts, const DataAlerts::Counts& firing) {
+  for (const Alert& a : alerts)
+    if (a.firing) alert_series(a.rule, a.severity).first->Increment();
+  for (auto& [key, series] : alert_series_) series.second->Set(0);
+  for (std::size_t r = 0; r < kAlertRuleCount; ++r)
+    for (std::size_t s = 0; s < kAlertSeverityCount; ++s)
+      if (firing[r][s] > 0) alert_series(static_cast<AlertRule>(r), static_cast<AlertSeverity>(s)).second->Set(static_cast<double>(firing[r][s]));
+}
+
+std::optional<double> ServerMetrics::checkpoint_age_seconds(TimestampMs wall_now) const {
+  if (!checkpoint_age_) return std::nullopt;
+  return static_cast<double>(wall_now - checkpoint_wall_ms_.load()) / 1000.0;
+}
 
 void ServerMetrics::record_batch(const Engine& engine, const std::vector<WindowResult>& final_windows,
                                  const BatchTiming& timing, TimestampMs wall_now, std::uint64_t socket_records) {

@@ -33,13 +33,18 @@ std::FILE* open_for_write(const std::filesystem::path& path, const std::uint64_t
 }  // namespace
 
 ResultFiles::ResultFiles(const std::filesystem::path& dir, bool flush_every_batch, const OutputMarks* resume)
-    : windows_path_(dir / "windows.jsonl"), dropped_path_(dir / "dropped.jsonl"), flush_every_batch_(flush_every_batch) {
+    : windows_path_(dir / "windows.jsonl"),
+      dropped_path_(dir / "dropped.jsonl"),
+      alerts_path_(dir / "alerts.jsonl"),
+      health_path_(dir / "health_alerts.jsonl"),
+      flush_every_batch_(flush_every_batch) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw std::runtime_error("cannot create output directory " + dir.string() + ": " + ec.message());
   if (resume) marks_ = *resume;
   windows_ = open_for_write(windows_path_, resume ? &marks_.windows_bytes : nullptr);
   dropped_ = open_for_write(dropped_path_, resume ? &marks_.dropped_bytes : nullptr);
+  alerts_ = open_for_write(alerts_path_, resume ? &marks_.alerts_bytes : nullptr);
 }
 
 ResultFiles::~ResultFiles() {
@@ -50,6 +55,8 @@ ResultFiles::~ResultFiles() {
   }
   std::fclose(windows_);
   std::fclose(dropped_);
+  std::fclose(alerts_);
+  if (health_) std::fclose(health_);
 }
 
 void ResultFiles::on_drop(const DropView& d) {
@@ -79,6 +86,20 @@ void ResultFiles::on_window(const WindowResult& w) {
   windows_buf_.push_back('\n');
 }
 
+void ResultFiles::on_alert(const Alert& a) {
+  if (is_health_rule(a.rule)) {
+    if (!health_) {
+      health_ = std::fopen(health_path_.c_str(), "ab");
+      if (!health_) throw std::runtime_error("cannot write " + health_path_.string() + ": " + std::strerror(errno));
+    }
+    append_alert_json(health_buf_, a);
+    health_buf_.push_back('\n');
+    return;
+  }
+  append_alert_json(alerts_buf_, a);
+  alerts_buf_.push_back('\n');
+}
+
 void ResultFiles::on_batch_end(const EngineStats&) {
   if (flush_every_batch_) {
     flush();
@@ -86,6 +107,7 @@ void ResultFiles::on_batch_end(const EngineStats&) {
   }
   if (windows_buf_.size() > kBufferLimit) write_out(windows_, windows_buf_, windows_path_, marks_.windows_bytes);
   if (dropped_buf_.size() > kBufferLimit) write_out(dropped_, dropped_buf_, dropped_path_, marks_.dropped_bytes);
+  if (alerts_buf_.size() > kBufferLimit) write_out(alerts_, alerts_buf_, alerts_path_, marks_.alerts_bytes);
 }
 
 void ResultFiles::write_out(std::FILE* f, std::string& buf, const std::filesystem::path& path, std::uint64_t& written) {
@@ -95,12 +117,14 @@ void ResultFiles::write_out(std::FILE* f, std::string& buf, const std::filesyste
   buf.clear();
 }
 
-std::vector<int> ResultFiles::fds() const { return {::fileno(windows_), ::fileno(dropped_)}; }
+std::vector<int> ResultFiles::fds() const { return {::fileno(windows_), ::fileno(dropped_), ::fileno(alerts_)}; }
 
 void ResultFiles::flush() {
   write_out(windows_, windows_buf_, windows_path_, marks_.windows_bytes);
   write_out(dropped_, dropped_buf_, dropped_path_, marks_.dropped_bytes);
-  if (std::fflush(windows_) != 0 || std::fflush(dropped_) != 0)
+  write_out(alerts_, alerts_buf_, alerts_path_, marks_.alerts_bytes);
+  if (health_) write_out(health_, health_buf_, health_path_, health_bytes_);
+  if (std::fflush(windows_) != 0 || std::fflush(dropped_) != 0 || std::fflush(alerts_) != 0 || (health_ && std::fflush(health_) != 0))
     throw std::runtime_error("flush of results in " + windows_path_.parent_path().string() + " failed: " + std::strerror(errno));
 }
 

@@ -16,7 +16,7 @@ import { dirname, resolve } from "node:path";
 // ------------------------------------------------------------------ arguments
 function parseArgs(argv) {
   const o = { url: null, screenshot: null, timeout: 60, width: 1280, height: 800,
-              chromium: "/usr/bin/chromium", reconnect: true };
+              chromium: "/usr/bin/chromium", reconnect: true, expectAlert: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -30,6 +30,7 @@ function parseArgs(argv) {
     else if (a === "--height") o.height = Number(next());
     else if (a === "--chromium") o.chromium = next();
     else if (a === "--no-reconnect") o.reconnect = false;
+    else if (a === "--expect-alert") o.expectAlert = next();
     else if (a === "-h" || a === "--help") usage(null);
     else usage(`unknown argument: ${a}`);
   }
@@ -39,7 +40,7 @@ function parseArgs(argv) {
 }
 function usage(err) {
   const text = "usage: node dashboard_test.mjs --url http://127.0.0.1:PORT/ [--screenshot OUT.png] " +
-    "[--timeout 60] [--width 1280] [--height 800] [--chromium /usr/bin/chromium] [--no-reconnect]";
+    "[--timeout 60] [--width 1280] [--height 800] [--chromium /usr/bin/chromium] [--no-reconnect] [--expect-alert RULE]";
   if (err) { console.error(`error: ${err}\n${text}`); process.exit(1); }
   console.log(text); process.exit(0);
 }
@@ -277,6 +278,19 @@ async function run() {
     if (!hasWindow && (rows.products || rows.cats)) throw new Error(`no ${topSpec} window in the snapshot but the page shows rows`);
     return hasWindow ? `${rows.products} products, ${rows.cats} categories` : "no window yet, empty tables";
   });
+
+  if (opt.expectAlert) {
+    // The server was configured so that this rule fires: its alert must reach the panel.
+    await check(`alert ${opt.expectAlert} appears in the alerts panel`, async () => {
+      const got = await waitFor(`a ${opt.expectAlert} alert in #alerts`, () => page.evaluate((rule) => {
+        const li = [...document.querySelectorAll("#alerts li.alert")].find((e) => e.querySelector(".alert-rule")?.textContent === rule);
+        return li ? { state: li.getAttribute("data-state"), cls: li.className, badge: document.getElementById("alerts-badge").textContent } : null;
+      }, opt.expectAlert), 30_000, 200);
+      if (!/sev-(info|warning|critical)/.test(got.cls)) throw new Error(`no severity class on the alert: ${got.cls}`);
+      if (got.state !== "firing" && got.state !== "resolved") throw new Error(`state ${got.state}`);
+      return `${got.state}, ${got.cls}, badge "${got.badge}"`;
+    });
+  }
 
   await check("no horizontal scroll", async () => {
     const w = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, cw: document.documentElement.clientWidth }));

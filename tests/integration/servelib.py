@@ -677,8 +677,8 @@ def check_counters_identity(chk, counters, where):
 
 
 SNAPSHOT_KEYS = ["server_time", "watermark", "watermark_lag_seconds", "watermark_source", "windows", "totals", "counters",
-                 "records_per_second", "batches", "open_windows", "recent_windows"]
-METRICS_KEYS = SNAPSHOT_KEYS[:-1]
+                 "records_per_second", "batches", "open_windows", "recent_windows", "alerts"]
+METRICS_KEYS = SNAPSHOT_KEYS[:-2]
 
 
 def check_state_shape(chk, data, keys, where):

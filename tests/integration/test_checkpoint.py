@@ -41,7 +41,8 @@ def expected_batch(ctx, path, config=None):
 
 def compare_with_batch(chk, out_dir, ref, what):
     out = Path(out_dir)
-    for name, want in (("windows.jsonl", ref.windows_bytes()), ("dropped.jsonl", ref.dropped_bytes())):
+    for name, want in (("windows.jsonl", ref.windows_bytes()), ("dropped.jsonl", ref.dropped_bytes()),
+                       ("alerts.jsonl", (ref.out_dir / "alerts.jsonl").read_bytes())):
         got = (out / name).read_bytes() if (out / name).exists() else b""
         if got != want:
             chk.fail(f"{what}: {name} differs from the batch run ({len(got)} vs {len(want)} bytes); "

@@ -5,7 +5,8 @@ Starts the server, feeds it live with `orderpulse-sim generate --to tcp://... --
 --duration 60s` (killed at the end), and runs tests/browser/dashboard_test.mjs (playwright-core
 driving Debian's /usr/bin/chromium) against it: the page loads without external requests or
 console errors, the feed connects, KPIs and counters equal /api/snapshot, layout checks, the
-reconnect after a dropped socket. The full-page screenshot is kept as a test artifact
+reconnect after a dropped socket, a real alert (watermark_lag, made to fire by the config) in the
+alerts panel. The full-page screenshot is kept as a test artifact
 (--artifacts DIR, from CMake: <build dir>/test-artifacts/dashboard.png).
 
 Needs node and /usr/bin/chromium (fails with a clear message otherwise); installs the npm
@@ -61,7 +62,9 @@ def test_dashboard_live(ctx):
     shot.parent.mkdir(parents=True, exist_ok=True)
     if shot.exists():
         shot.unlink()
-    with servelib.Server(ctx) as srv:
+    # A live stream's watermark trails the wall clock by the 30 s delay: a 1 s bound makes the
+    # watermark_lag health rule fire at once, so the page must show a real alert.
+    with servelib.Server(ctx, config={"alerts": {"watermark_lag": {"max": "1s"}}}) as srv:
         gen = servelib.popen([ctx.sim, "generate", "--to", srv.ingest_url, "--rate", 200, "--duration", "60s",
                               "--late", "0.01", "--duplicates", "0.01", "--malformed", "0.01"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -70,7 +73,7 @@ def test_dashboard_live(ctx):
                                 lambda: srv.snap_data()["counters"]["read"] >= 200, 20, 0.2)
             time.sleep(1.0)
             cmd = [node, str(BROWSER_DIR / "dashboard_test.mjs"), "--url", srv.base_url, "--screenshot", str(shot),
-                   "--timeout", "90", "--chromium", CHROMIUM]
+                   "--timeout", "90", "--chromium", CHROMIUM, "--expect-alert", "watermark_lag"]
             t0 = time.monotonic()
             p = servelib.popen(cmd, cwd=BROWSER_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             try:

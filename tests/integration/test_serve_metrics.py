@@ -51,6 +51,8 @@ DOCUMENTED = {
     "orderpulse_process_resident_memory_bytes": ("gauge", set()),
     "orderpulse_records_not_checkpointed": ("gauge", set()),
     "orderpulse_sources_idle": ("gauge", set()),
+    "orderpulse_alerts_total": ("counter", {"rule", "severity"}),
+    "orderpulse_alerts_firing": ("gauge", {"rule", "severity"}),
 }
 # every rejection reason of the README, plus late, duplicate and (sockets) truncated
 KNOWN_REASONS = {"malformed_json", "malformed_csv", "line_too_long", "bad_timestamp", "late", "duplicate", "truncated"}
@@ -88,8 +90,8 @@ def check_catalogue(chk, m, what):
             chk.expect(name.endswith("_total"), f"/metrics ({what}): counter {name} does not end in _total")
     for n, lab in m.samples:
         for k, _ in lab:
-            chk.expect(k in ("reason", "window", "le", "source", "file", "partition"),
-                       f"/metrics ({what}): sample {n} has label {k!r} (only reason/window/le/source/file/partition "
+            chk.expect(k in ("reason", "window", "le", "source", "file", "partition", "rule", "severity"),
+                       f"/metrics ({what}): sample {n} has label {k!r} (only reason/window/le/source/file/partition/rule/severity "
                        f"expected: no customer or product ids)")
 
 

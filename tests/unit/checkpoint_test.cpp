@@ -79,6 +79,7 @@ TEST(Checkpoint, RestoredEngineContinuesExactlyAsTheOriginal) {
 
     EXPECT_EQ(after_restored.windows, after_original.windows) << "cut at " << cut;
     EXPECT_EQ(after_restored.drops, after_original.drops) << "cut at " << cut;
+    EXPECT_EQ(after_restored.alerts, after_original.alerts) << "cut at " << cut;
     const EngineStats& a = original.stats();
     const EngineStats& b = restored.stats();
     EXPECT_EQ(a.read, b.read);

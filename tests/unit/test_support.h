@@ -12,6 +12,12 @@ namespace orderpulse::test {
 struct Collected final : ResultSink {
   std::vector<std::string> windows;  // append_window_json lines
   std::vector<std::pair<DropReason, std::uint64_t>> drops;
+  std::vector<std::string> alerts;  // append_alert_json lines
+  void on_alert(const Alert& a) override {
+    std::string s;
+    append_alert_json(s, a);
+    alerts.push_back(std::move(s));
+  }
   void on_drop(const DropView& d) override { drops.emplace_back(d.reason, d.position); }
   void on_window(const WindowResult& w) override {
     std::string s;

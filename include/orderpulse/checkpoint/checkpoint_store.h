@@ -22,7 +22,7 @@ class CheckpointError : public std::runtime_error {
 
 class CheckpointStore {
  public:
-  static constexpr std::uint32_t kFormatVersion = 1;
+  static constexpr std::uint32_t kFormatVersion = 2;  // 2: alerts (output mark, alert state)
   static constexpr std::size_t kHeaderSize = 44;
 
   // Creates the directory if needed, removes temporary files a crash left behind, and checks that

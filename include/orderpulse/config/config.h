@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "orderpulse/common/time.h"
+#include "orderpulse/config/alert_config.h"
 
 namespace orderpulse {
 
@@ -41,6 +42,7 @@ struct Config {
   // librdkafka properties for the Kafka source ("kafka": {"security.protocol": "SASL_SSL", ...}),
   // passed through as given; the command line's brokers and group override theirs.
   std::vector<std::pair<std::string, std::string>> kafka;
+  AlertConfig alerts;
 
   // Defaults: 1m tumbling (sales per minute) and 10m sliding every 1m.
   static Config defaults();

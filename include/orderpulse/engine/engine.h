@@ -14,6 +14,8 @@
 #include "orderpulse/engine/watermarks.h"
 #include "orderpulse/event/parser.h"
 #include "orderpulse/operators/admission.h"
+#include "orderpulse/operators/data_alerts.h"
+#include "orderpulse/operators/health_alerts.h"
 #include "orderpulse/operators/enrichment.h"
 #include "orderpulse/operators/window_aggregate.h"
 #include "orderpulse/sink/result_sink.h"
@@ -46,6 +48,7 @@ struct EngineSnapshot {
   WindowAggregate::Frozen windows;
   DedupSet::Frozen dedup;
   TimestampMs dedup_min_time = kMinTime;  // keys older than this can never match again
+  AlertState alerts;
 };
 
 class Engine {
@@ -65,6 +68,11 @@ class Engine {
   const SourceWatermarks& watermarks() const { return watermarks_; }
   // Live server: a source that exists holds the watermark back before its first record.
   void announce_source(std::uint32_t source) { watermarks_.announce(source); }
+  // Live server, after each batch: the system-health rules judge what the serve loop measured;
+  // their alerts go to the sinks like the data rules' (docs/alerts.md).
+  void report_health(const HealthInputs& inputs, TimestampMs wall_now);
+  // Alerts firing now, by rule and severity (data and health rules).
+  DataAlerts::Counts firing_alerts() const;
 
   const EngineStats& stats() const { return stats_; }
   const WindowAggregate& windows() const { return windows_; }
@@ -79,7 +87,14 @@ class Engine {
   // Restores encoded state into a fresh engine (no batch processed yet). Throws CodecError.
   void decode(Decoder& in);
   // Time spent copying shared state on write after snapshots.
-  const CowStats& cow_stats() const { return windows_.cow_stats(); }
+  CowStats cow_stats() const {
+    CowStats all = windows_.cow_stats();
+    const CowStats& a = alerts_.cow_stats();
+    all.pane_copies += a.pane_copies;
+    all.pane_copy_seconds += a.pane_copy_seconds;
+    all.longest_pane_copy_seconds = std::max(all.longest_pane_copy_seconds, a.longest_pane_copy_seconds);
+    return all;
+  }
 
  private:
   void advance(TimestampMs watermark);
@@ -92,7 +107,9 @@ class Engine {
   WindowAggregate windows_;
   Admission admission_;
   Enrichment enrichment_;
-  std::vector<Operator*> pipeline_;  // in event order: admission, enrichment, windows
+  DataAlerts alerts_;
+  HealthAlerts health_;
+  std::vector<Operator*> pipeline_;  // in event order: admission, enrichment, windows, alerts
   std::vector<ResultSink*> sinks_;
   Collector collector_;
   EngineStats stats_;

@@ -11,12 +11,25 @@
 #include "orderpulse/common/time.h"
 #include "orderpulse/engine/event_batch.h"
 #include "orderpulse/engine/window_result.h"
+#include "orderpulse/operators/alert.h"
 
 namespace orderpulse {
+
+// A catalog product's stock after one record, reported by Enrichment in read order when it is at
+// or below the reorder level, or after a restock (the low-inventory rule reads these).
+struct StockLevel {
+  std::uint32_t event;  // index of the event in its batch
+  std::uint32_t product;  // ProductDirectory id
+  std::int64_t stock;
+  std::int64_t reorder_level;
+  bool restock;
+};
 
 // What operators hand back to the engine during one micro-batch.
 struct Collector {
   std::vector<WindowResult> windows;  // final windows, in emission order
+  std::vector<StockLevel> stock;      // this batch's, consumed by the alert operator
+  std::vector<Alert> alerts;          // released alerts, in emission order
 };
 
 class Operator {

@@ -51,6 +51,11 @@ inline bool is_rejection(DropReason r) {
 
 enum class EventStatus : std::uint8_t { accepted, rejected, late, duplicate };
 
+// An order line, or a restock of a catalog product ({"type":"restock","product_id":..,
+// "quantity":..,"event_time":..}): inventory input carried in the stream itself, so stock, and the
+// low-inventory alerts, depend on the record sequence alone (docs/alerts.md).
+enum class EventKind : std::uint8_t { order, restock };
+
 // A validated order line. String views point into the owning EventBatch.
 struct Event {
   std::string_view order_id;
@@ -66,6 +71,7 @@ struct Event {
   std::uint32_t category_ref = 0;
   EventStatus status = EventStatus::accepted;
   DropReason reason = DropReason::none;
+  EventKind kind = EventKind::order;
 
   Cents revenue() const { return unit_price * quantity; }
 };

@@ -25,6 +25,7 @@ enum class Field : std::uint8_t {
   quantity,
   unit_price,
   event_time,
+  type,  // "restock" marks a restock record; any other value is an order line
   count_
 };
 inline constexpr std::size_t kFieldCount = static_cast<std::size_t>(Field::count_);

@@ -1,8 +1,9 @@
 #pragma once
 // Resolves each accepted record's product and category to ProductDirectory ids, filling a missing
 // category from the catalog ("unknown" when it has none), and tracks live stock per catalog
-// product, decremented by accepted quantities (the inventory alerts read it). Owns the sold
-// counts; the directory is the engine's. Engine thread only.
+// product, decremented by accepted quantities and raised by restock records; it reports the stock
+// of products at or below their reorder level, and after restocks, to the low-inventory rule.
+// Owns the sold counts; the directory is the engine's. Engine thread only.
 
 #include <optional>
 #include <vector>

@@ -20,6 +20,7 @@ namespace orderpulse {
 class LiveView final : public ResultSink {
  public:
   static constexpr std::size_t kRecentWindows = 120;
+  static constexpr std::size_t kRecentAlerts = 100;
 
   LiveView(const Config& config, FeedHub& hub);
 
@@ -28,6 +29,7 @@ class LiveView final : public ResultSink {
   void set_source_names(std::function<std::string(std::uint32_t)> names) { source_name_ = std::move(names); }
 
   void on_window(const WindowResult& window) override;
+  void on_alert(const Alert& alert) override;
 
   // Engine thread, after each batch: publishes the batch's windows and, when anything changed, a
   // metrics message; refreshes the snapshot.
@@ -35,6 +37,8 @@ class LiveView final : public ResultSink {
 
   // The windows that became final in the last batch.
   const std::vector<WindowResult>& batch_windows() const { return batch_windows_; }
+  // The alerts of the current batch (data and health rules), until after_batch publishes them.
+  const std::vector<Alert>& batch_alerts() const { return batch_alerts_; }
 
   // Any thread; null until the first after_batch (the server calls it before listening).
   std::shared_ptr<const std::string> snapshot() const;
@@ -46,7 +50,9 @@ class LiveView final : public ResultSink {
   std::function<std::string(std::uint32_t)> source_name_;
   std::vector<std::string> spec_names_;
   std::vector<WindowResult> batch_windows_;
+  std::vector<Alert> batch_alerts_;
   std::deque<std::string> recent_;  // window objects (JSON), oldest first
+  std::deque<std::string> recent_alerts_;  // alert objects (JSON) as sent, oldest first
   std::deque<std::pair<TimestampMs, std::uint64_t>> rate_samples_;  // (wall time, records read)
   double rate_ = 0;
   mutable std::mutex snapshot_mutex_;

@@ -44,6 +44,11 @@ class ServerMetrics {
   // cannot replay.
   void record_batch(const Engine& engine, const std::vector<WindowResult>& final_windows, const BatchTiming& timing,
                     TimestampMs wall_now, std::uint64_t socket_records);
+  // Engine thread, after each batch: the alerts it produced and those firing now.
+  void record_alerts(const std::vector<Alert>& alerts, const DataAlerts::Counts& firing);
+  // Engine thread: seconds since the last durable checkpoint (since start before the first);
+  // empty without checkpoints. The checkpoint_age health rule reads it.
+  std::optional<double> checkpoint_age_seconds(TimestampMs wall_now) const;
   // Checkpoint writer thread.
   void record_checkpoint(const CheckpointDone& done);
   void record_checkpoint_failure();
@@ -81,6 +86,11 @@ class ServerMetrics {
   prometheus::Gauge* busy_ratio_;
   prometheus::Gauge* queue_records_;
   prometheus::Gauge* memory_;
+  prometheus::Family<prometheus::Counter>* alerts_total_family_;
+  prometheus::Family<prometheus::Gauge>* alerts_firing_family_;
+  // By rule and severity, added on first use so only the configured pairs appear.
+  std::map<std::pair<AlertRule, AlertSeverity>, std::pair<prometheus::Counter*, prometheus::Gauge*>> alert_series_;
+  std::pair<prometheus::Counter*, prometheus::Gauge*>& alert_series(AlertRule rule, AlertSeverity severity);
 
   prometheus::Counter* checkpoints_ = nullptr;
   prometheus::Counter* checkpoint_failures_ = nullptr;

@@ -1,7 +1,8 @@
 #pragma once
-// The result files of an output directory: windows.jsonl (one final window per line) and
-// dropped.jsonl (the drop ledger). Owns both file handles and their write buffers; called on the
-// engine thread.
+// The result files of an output directory: windows.jsonl (one final window per line),
+// dropped.jsonl (the drop ledger), alerts.jsonl (the data rules' alerts) and, in serve mode once a
+// system-health rule fires, health_alerts.jsonl. Owns the file handles and their write buffers;
+// called on the engine thread.
 
 #include <cstdio>
 #include <filesystem>
@@ -17,6 +18,7 @@ namespace orderpulse {
 struct OutputMarks {
   std::uint64_t windows_bytes = 0;
   std::uint64_t dropped_bytes = 0;
+  std::uint64_t alerts_bytes = 0;
 };
 
 class ResultFiles final : public ResultSink {
@@ -32,12 +34,13 @@ class ResultFiles final : public ResultSink {
 
   void on_drop(const DropView& drop) override;
   void on_window(const WindowResult& window) override;
+  void on_alert(const Alert& alert) override;
   void on_batch_end(const EngineStats& stats) override;
   // Writes out buffered lines and fflushes; throws std::runtime_error on a write error.
   void flush();
   // What has been handed to the OS (after flush()).
   OutputMarks marks() const { return marks_; }
-  // Descriptors of both files, for fsync on the checkpoint writer thread.
+  // Descriptors of the checkpointed files, for fsync on the checkpoint writer thread.
   std::vector<int> fds() const;
 
  private:
@@ -45,10 +48,18 @@ class ResultFiles final : public ResultSink {
 
   std::filesystem::path windows_path_;
   std::filesystem::path dropped_path_;
+  std::filesystem::path alerts_path_;
+  std::filesystem::path health_path_;
   std::FILE* windows_ = nullptr;
   std::FILE* dropped_ = nullptr;
+  std::FILE* alerts_ = nullptr;
+  // Health alerts are observations of the wall clock, not replayed: appended, never cut back.
+  std::FILE* health_ = nullptr;
   std::string windows_buf_;
   std::string dropped_buf_;
+  std::string alerts_buf_;
+  std::string health_buf_;
+  std::uint64_t health_bytes_ = 0;
   bool flush_every_batch_;
   OutputMarks marks_;
 };

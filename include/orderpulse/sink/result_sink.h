@@ -9,6 +9,7 @@
 #include "orderpulse/engine/event_batch.h"
 #include "orderpulse/engine/window_result.h"
 #include "orderpulse/event/event.h"
+#include "orderpulse/operators/alert.h"
 
 namespace orderpulse {
 
@@ -27,6 +28,8 @@ class ResultSink {
   virtual ~ResultSink() = default;
   virtual void on_drop(const DropView&) {}
   virtual void on_window(const WindowResult&) {}
+  // Data rules' alerts in event-time order, after the batch's windows; health rules' as judged.
+  virtual void on_alert(const Alert&) {}
   // After every micro-batch, once its drops and windows were delivered.
   virtual void on_batch_end(const EngineStats&) {}
 };

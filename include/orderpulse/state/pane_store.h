@@ -20,6 +20,7 @@
 #include "orderpulse/common/time.h"
 #include "orderpulse/event/event.h"
 #include "orderpulse/state/codec.h"
+#include "orderpulse/state/cow_shards.h"
 #include "orderpulse/state/hyperloglog.h"
 
 namespace orderpulse {
@@ -45,65 +46,9 @@ struct Totals {
   void decode(Decoder& in);
 };
 
-// What copy-on-write cost the engine thread, for the checkpoint probe.
-struct CowStats {
-  std::uint64_t pane_copies = 0;  // panes and product shards copied
-  double pane_copy_seconds = 0;
-  double longest_pane_copy_seconds = 0;  // the longest single copy: the pause it caused
-
-  void note(double seconds) {
-    ++pane_copies;
-    pane_copy_seconds += seconds;
-    longest_pane_copy_seconds = std::max(longest_pane_copy_seconds, seconds);
-  }
-};
-
-// Per-product sums of a pane, split into shards by product id. A copy shares the shards and
-// copies each one only when it is first written: the copy a checkpoint forces on the newest pane
-// then costs one shard at a time (a few hundred microseconds with a million products) instead of
-// the whole pane at once.
-class ProductShards {
- public:
-  static constexpr std::uint32_t kShards = 16;
-  using Map = absl::flat_hash_map<std::uint32_t, ProductAgg>;
-
-  ProductShards() = default;
-  ProductShards(const ProductShards& other) : shards_(other.shards_) { shared_.fill(true); }
-  ProductShards& operator=(const ProductShards&) = delete;
-
-  ProductAgg& at(std::uint32_t id, CowStats& cow) {
-    const std::uint32_t s = id % kShards;
-    if (!shards_[s]) {
-      shards_[s] = std::make_shared<Map>();
-    } else if (shared_[s]) [[unlikely]] {
-      const auto begin = std::chrono::steady_clock::now();
-      shards_[s] = std::make_shared<Map>(*shards_[s]);
-      cow.note(std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count());
-    }
-    shared_[s] = false;
-    return (*shards_[s])[id];
-  }
-  // Restore only (no checkpoint holds a freshly decoded pane).
-  ProductAgg& operator[](std::uint32_t id) {
-    CowStats unused;
-    return at(id, unused);
-  }
-  template <typename Fn>
-  void for_each(Fn&& fn) const {
-    for (const auto& shard : shards_)
-      if (shard)
-        for (const auto& [id, agg] : *shard) fn(id, agg);
-  }
-  std::size_t size() const {
-    std::size_t n = 0;
-    for (const auto& shard : shards_) n += shard ? shard->size() : 0;
-    return n;
-  }
-
- private:
-  std::array<std::shared_ptr<Map>, kShards> shards_;
-  std::array<bool, kShards> shared_{};
-};
+// Per-product sums of a pane (see CowShards: a checkpoint's copy of the newest pane is then paid a
+// shard at a time).
+using ProductShards = CowShards<std::uint32_t, ProductAgg>;
 
 // A pane: its totals plus revenue per product and per category (by ProductDirectory ids).
 struct Aggregate {

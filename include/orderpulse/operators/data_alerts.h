@@ -1,0 +1,61 @@
+#pragma once
+// The data alert rules (docs/alerts.md): low inventory, unusual order patterns (per-minute orders
+// and revenue against their trailing mean and standard deviation), customer bursts and high-value
+// customers. Every decision is a function of the record sequence alone — per record in read order
+// (inventory, customer sums), or per minute once the watermark has made that minute final — and
+// decided alerts are released in event-time order once the watermark passes them. So alerts.jsonl
+// is the same whatever the micro-batch boundaries, in batch and in streaming mode. Owns
+// AlertState; reads names from the engine's ProductDirectory. Engine thread only.
+
+#include <array>
+
+#include "orderpulse/config/alert_config.h"
+#include "orderpulse/engine/operator.h"
+#include "orderpulse/state/alert_state.h"
+#include "orderpulse/state/product_directory.h"
+
+namespace orderpulse {
+
+class DataAlerts final : public Operator {
+ public:
+  DataAlerts(const AlertConfig& config, const ProductDirectory& directory) : config_(config), directory_(directory) {}
+
+  std::string_view name() const override { return "data_alerts"; }
+  void on_batch(EventBatch& batch, Collector& out) override;
+  void on_watermark(TimestampMs watermark, Collector& out) override;
+
+  // Episodes whose firing record has been released and that have not resolved, by rule and
+  // severity (the /metrics gauge).
+  using Counts = std::array<std::array<std::uint64_t, kAlertSeverityCount>, kAlertRuleCount>;
+  Counts firing() const;
+
+  // Checkpoint state: a copy (see AlertState for its size).
+  const AlertState& freeze() const { return state_; }
+  const CowStats& cow_stats() const { return cow_; }
+  static void encode(const AlertState& state, Encoder& out) { state.encode(out); }
+  void decode(Decoder& in) { state_.decode(in); }
+
+ private:
+  void on_stock(const StockLevel& level, const Event& e);
+  void on_customer(const Event& e);
+  void judge_minute(TimestampMs minute, const MinuteSums& sums);
+  void judge_metric(AlertRule up, AlertRule down, std::string_view subject, double value, double mean, double sd,
+                    bool eligible, TimestampMs minute, std::size_t history, bool money);
+  void fire(std::string key, Alert alert, TimestampMs release, std::uint8_t group, TimestampMs until);
+  void resolve(std::map<std::string, Episode>::iterator it, TimestampMs event_time, TimestampMs release,
+               std::uint8_t group, std::vector<std::pair<std::string, std::string>> values, std::string message);
+  const AlertRuleConfig& rule_config(AlertRule rule) const;
+
+  const AlertConfig& config_;
+  const ProductDirectory& directory_;
+  AlertState state_;
+  std::uint64_t seq_now_ = 0;  // read position of the record being handled
+  // The bucket the previous record went to: most records of a batch share one.
+  TimestampMs cached_minute_ = kMinTime;
+  MinuteSums* cached_sums_ = nullptr;
+  TimestampMs cached_window_ = kMinTime;
+  CowShards<std::uint64_t, CustomerSums, 64>* cached_customers_ = nullptr;
+  CowStats cow_;
+};
+
+}  // namespace orderpulse

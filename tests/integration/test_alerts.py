@@ -1,0 +1,192 @@
+#!/usr/bin/python3
+"""End-to-end: alerts (docs/alerts.md).
+
+  * one scenario file (steady orders with a sales burst, a drop, a whale customer, a product sold
+    out and restocked) makes each data rule fire at its known event time, once, and resolve; a
+    product and customers that stay within bounds never appear;
+  * batch runs at micro-batch sizes 7 and 65536 and a streaming run (`serve --follow FILE
+    --exit-at-eof`) write the same alerts.jsonl, byte for byte;
+  * `serve --follow` killed with SIGKILL after an episode fired and restarted from its checkpoint
+    repeats no alert: alerts.jsonl equals the batch run's;
+  * the feed carries `alert` messages (with wall_time) and /metrics counts them by rule and severity.
+"""
+
+import json
+import random
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import oplib
+import servelib
+from oplib import Check, Failures
+
+T0 = oplib.parse_time_text("2024-06-01T10:00:00Z")
+MIN = 60_000
+CONFIG = {"alerts": {
+    "order_pattern": {"trailing": "10m", "min_history": "10m", "z": 4, "z_resolve": 1, "min_orders": 5},
+    "customer_window": "10m",
+    "customer_burst": {"orders": 8},
+    "high_value_customer": {"revenue": 2800, "severity": "critical"},
+    "high_value_order": {"revenue": "2500.00"},
+}}
+CATALOG = "product_id,category,stock,reorder_level\nsoldout,toys,40,5\nplenty,toys,100000,5\n"
+
+
+def iso(ms):
+    return oplib.format_time(ms)
+
+
+def scenario():
+    """(lines, expectations). 30 minutes of about 20 orders a minute from many customers; minute
+    12 is a burst (4x), minute 24 has no orders at all; a whale orders 10 times in minute 16 and once
+    for 2600.00; 'soldout' sells out in minute 8 and is restocked in minute 20."""
+    rng = random.Random(8)
+    recs = []
+    n = 0
+
+    def order(t, customer, product="plenty", price="10.00", qty=1):
+        nonlocal n
+        n += 1
+        recs.append((t, {"order_id": f"o{n}", "line": 1, "customer_id": customer, "product_id": product,
+                         "quantity": qty, "unit_price": price, "event_time": iso(t)}))
+
+    for m in range(30):
+        count = 0 if m == 24 else (80 if m == 12 else 18 + rng.randrange(5))
+        for k in range(count):
+            order(T0 + m * MIN + rng.randrange(MIN), f"c{rng.randrange(5000)}")
+    for k in range(7):  # 7 x 5 = 35 of 40: stock 5 reaches the reorder level at minute 8
+        order(T0 + 8 * MIN + k * 1000, f"s{k}", "soldout", "3.00", 5)
+    recs.append((T0 + 20 * MIN, {"type": "restock", "product_id": "soldout", "quantity": 100,
+                                 "event_time": iso(T0 + 20 * MIN)}))
+    for k in range(10):
+        order(T0 + 16 * MIN + k * 2000, "whale", price="30.00")
+    order(T0 + 16 * MIN + 30_000, "whale", price="2600.00")
+    recs.sort(key=lambda r: r[0])
+    # Bounded disorder (well inside the 30 s watermark delay), deterministic.
+    lines = [json.dumps(r, separators=(",", ":")) for _, r in recs]
+    for i in range(0, len(lines) - 3, 3):
+        if rng.random() < 0.3:
+            lines[i], lines[i + 2] = lines[i + 2], lines[i]
+    expect = [  # (rule, state, subject, event_time)
+        ("low_inventory", "firing", "product:soldout", T0 + 8 * MIN + 6000),
+        ("low_inventory", "resolved", "product:soldout", T0 + 20 * MIN),
+        ("order_spike", "firing", "metric:orders_per_minute", T0 + 12 * MIN),
+        ("order_drop", "firing", "metric:orders_per_minute", T0 + 24 * MIN),
+        ("customer_burst", "firing", "customer:whale", T0 + 16 * MIN + 16_000),
+        ("customer_burst", "resolved", "customer:whale", T0 + 20 * MIN),
+        ("high_value_order", "firing", "customer:whale", T0 + 16 * MIN + 30_000),
+        ("high_value_customer", "firing", "customer:whale", T0 + 16 * MIN + 30_000),
+    ]
+    return "\n".join(lines) + "\n", expect
+
+
+def write_inputs(ctx):
+    d = ctx.dir("inputs")
+    text, expect = scenario()
+    (d / "orders.ndjson").write_text(text)
+    (d / "catalog.csv").write_text(CATALOG)
+    (d / "config.json").write_text(json.dumps(CONFIG))
+    return d, expect
+
+
+def read_alerts(path):
+    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+
+
+def check_expected(chk, alerts, expect, what):
+    for rule, state, subject, t in expect:
+        hits = [a for a in alerts if a["rule"] == rule and a["state"] == state and a["subject"] == subject]
+        if chk.expect(len(hits) == 1, f"{what}: expected one {rule} {state} for {subject}, got {len(hits)}"):
+            chk.eq(hits[0]["event_time"], iso(t), f"{what}: event time of {rule} {state} {subject}")
+    chk.expect(not [a for a in alerts if "plenty" in a["subject"] or a["subject"].startswith("customer:c")],
+               f"{what}: alerts for subjects within bounds")
+    chk.expect(all("wall_time" not in a for a in alerts), f"{what}: wall_time in alerts.jsonl")
+    firing = {}
+    for a in alerts:
+        key = a["id"]
+        firing[key] = firing.get(key, 0) + (a["state"] == "firing")
+    chk.expect(all(v == 1 for v in firing.values()), f"{what}: an episode fired more than once")
+
+
+def batch(ctx, d, batch_size):
+    return oplib.run_batch(ctx, [d / "orders.ndjson"], config=d / "config.json", catalog=d / "catalog.csv",
+                           batch_size=batch_size)
+
+
+def test_batch_and_stream_agree(ctx):
+    chk = Check()
+    d, expect = write_inputs(ctx)
+    ref = batch(ctx, d, 65536)
+    ref_bytes = (ref.out_dir / "alerts.jsonl").read_bytes()
+    check_expected(chk, read_alerts(ref.out_dir / "alerts.jsonl"), expect, "batch")
+    small = batch(ctx, d, 7)
+    chk.expect((small.out_dir / "alerts.jsonl").read_bytes() == ref_bytes, "batch size 7: alerts.jsonl differs from 65536: "
+               + oplib.first_diff((small.out_dir / "alerts.jsonl").read_bytes(), ref_bytes))
+    srv = servelib.Server(ctx, config=d / "config.json", catalog=d / "catalog.csv",
+                          extra=["--follow", str(d / "orders.ndjson"), "--exit-at-eof"])
+    with srv:
+        srv.proc.wait(timeout=60)
+    got = (srv.out_dir / "alerts.jsonl").read_bytes()
+    chk.expect(got == ref_bytes, "serve --follow --exit-at-eof: alerts.jsonl differs from batch: " + oplib.first_diff(got, ref_bytes))
+    chk.expect((srv.out_dir / "windows.jsonl").read_bytes() == ref.windows_bytes(), "serve: windows.jsonl differs from batch")
+    chk.done()
+
+
+def test_kill_and_restart_repeats_nothing(ctx):
+    chk = Check()
+    d, expect = write_inputs(ctx)
+    ref_bytes = (batch(ctx, d, 65536).out_dir / "alerts.jsonl").read_bytes()
+    w = ctx.dir("crash")
+    follow = w / "orders.ndjson"
+    lines = (d / "orders.ndjson").read_bytes().splitlines(keepends=True)
+    # The first 22 minutes: the low-inventory episode and the whale's have fired.
+    cut = next(i for i, line in enumerate(lines) if json.loads(line)["event_time"] >= iso(T0 + 22 * MIN))
+    follow.write_bytes(b"".join(lines[:cut]))
+    extra = ["--follow", str(follow), "--checkpoint-dir", str(w / "ckpt"), "--checkpoint-interval", "100ms"]
+    srv = servelib.Server(ctx, workdir=w, config=d / "config.json", catalog=d / "catalog.csv", extra=extra)
+    with srv:
+        servelib.wait_until("the whale's alerts in alerts.jsonl",
+                            lambda: b"customer_burst" in (srv.out_dir / "alerts.jsonl").read_bytes(), 30)
+        time.sleep(0.5)  # a checkpoint after them
+        srv.proc.send_signal(signal.SIGKILL)
+        srv.proc.wait(timeout=10)
+    with open(follow, "ab") as f:
+        f.write(b"".join(lines[cut:]))
+    srv2 = servelib.Server(ctx, workdir=w, config=d / "config.json", catalog=d / "catalog.csv", extra=extra + ["--exit-at-eof"])
+    with srv2:
+        srv2.proc.wait(timeout=60)
+    chk.expect("restored checkpoint" in srv2.stderr_text(), "the restart did not restore a checkpoint")
+    got = (srv2.out_dir / "alerts.jsonl").read_bytes()
+    chk.expect(got == ref_bytes, "after kill -9 and restart: alerts.jsonl differs from batch: " + oplib.first_diff(got, ref_bytes))
+    check_expected(chk, read_alerts(srv2.out_dir / "alerts.jsonl"), expect, "restarted")
+    chk.done()
+
+
+def test_feed_and_metrics(ctx):
+    chk = Check()
+    d, expect = write_inputs(ctx)
+    srv = servelib.Server(ctx, config=d / "config.json", catalog=d / "catalog.csv", extra=["--follow", str(d / "orders.ndjson")])
+    with srv:
+        feed = servelib.FeedClient(f"ws://{srv.http[0]}:{srv.http[1]}/ws?channels=alert").start()
+        servelib.wait_until("a low_inventory alert on the feed",
+                            lambda: any(m[1] == "alert" and m[2].get("rule") == "low_inventory" for m in list(feed.messages)), 30)
+        feed.stop()
+        alerts = [m[2] for m in feed.messages if m[1] == "alert"]
+        a = next(a for a in alerts if a["rule"] == "low_inventory")
+        for key in ("id", "rule", "severity", "state", "subject", "event_time", "wall_time", "values", "message"):
+            chk.expect(key in a, f"alert message without {key}: {a}")
+        m = srv.metrics()
+        chk.expect((m.get("orderpulse_alerts_total", rule="low_inventory", severity="warning") or 0) >= 1,
+                   "orderpulse_alerts_total{rule=low_inventory} not counted")
+        chk.expect(m.get("orderpulse_alerts_firing", rule="low_inventory", severity="warning") is not None,
+                   "orderpulse_alerts_firing{rule=low_inventory} missing")
+        snap = srv.snap_data()
+        chk.expect(any(x.get("rule") == "low_inventory" for x in snap.get("alerts", [])), "snapshot without recent alerts")
+    chk.done()
+
+
+if __name__ == "__main__":
+    servelib.run_cases(__doc__.splitlines()[0], [test_batch_and_stream_agree, test_kill_and_restart_repeats_nothing,
+                                                 test_feed_and_metrics])

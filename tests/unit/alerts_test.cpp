@@ -1,0 +1,225 @@
+// The data alert rules: each fires at the right event time, once per episode, and resolves; a
+// control where it must not fire; the same alerts whatever the batch size and after a restore;
+// the health rules by an injected clock; the config's `alerts` object.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "test_support.h"
+
+namespace orderpulse {
+namespace {
+
+using test::Collected;
+using test::order_line;
+using test::run_lines;
+using test::test_origin;
+
+std::shared_ptr<const Catalog> catalog_of(const std::string& rows) {
+  const auto path = std::filesystem::temp_directory_path() / "op-alerts-catalog.csv";
+  std::ofstream(path) << "product_id,category,stock,reorder_level\n" << rows;
+  auto c = std::make_shared<const Catalog>(Catalog::load_csv(path.string()));
+  std::filesystem::remove(path);
+  return c;
+}
+
+std::string restock(const std::string& product, int quantity, const std::string& time) {
+  return R"({"type":"restock","product_id":")" + product + R"(","quantity":)" + std::to_string(quantity) +
+         R"(,"event_time":")" + time + "\"}";
+}
+
+std::string at(int minute, int second) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "2024-05-01T08:%02d:%02dZ", minute, second);
+  return buf;
+}
+
+std::vector<std::string> with(const std::vector<std::string>& alerts, std::string_view needle) {
+  std::vector<std::string> out;
+  for (const auto& a : alerts)
+    if (a.find(needle) != std::string::npos) out.push_back(a);
+  return out;
+}
+
+// The given `alerts` object with every data rule it does not name turned off.
+Config only(const std::string& rules_json) {
+  Config c = Config::parse_json(R"({"alerts":)" + rules_json + "}", "t");
+  auto named = [&](const char* rule) { return rules_json.find(rule) != std::string::npos; };
+  c.alerts.low_inventory.enabled &= named("low_inventory");
+  c.alerts.order_pattern.enabled &= named("order_pattern");
+  c.alerts.customer_burst.enabled &= named("customer_burst");
+  c.alerts.high_value_customer.enabled &= named("high_value_customer");
+  c.alerts.high_value_order.enabled &= named("high_value_order");
+  return c;
+}
+
+TEST(Alerts, LowInventoryFiresOnceAtTheCrossingAndRestockReArms) {
+  auto catalog = catalog_of("p1,toys,10,3\np2,toys,100,3\n");
+  const std::vector<std::string> lines = {
+      order_line("a", 1, "c", "p1", "1", at(0, 0), 5),   // stock 5
+      order_line("b", 1, "c", "p2", "1", at(0, 1), 5),   // control: 95, far above
+      order_line("d", 1, "c", "p1", "1", at(0, 2), 2),   // stock 3: reaches the reorder level
+      order_line("e", 1, "c", "p1", "1", at(0, 3), 1),   // 2: same episode, nothing new
+      restock("p1", 20, at(0, 4)),                       // 22: resolved
+      order_line("f", 1, "c", "p1", "1", at(0, 5), 19),  // 3 again: a new episode
+  };
+  for (std::size_t batch : {1u, 2u, 1000u}) {
+    auto out = run_lines(lines, only(R"({"low_inventory":{"severity":"critical"}})"), batch, catalog);
+    ASSERT_EQ(out.alerts.size(), 3u) << batch;
+    EXPECT_NE(out.alerts[0].find(R"("rule":"low_inventory","severity":"critical","state":"firing","subject":"product:p1","event_time":"2024-05-01T08:00:02Z","values":{"stock":3,"reorder_level":3})"),
+              std::string::npos) << out.alerts[0];
+    EXPECT_NE(out.alerts[1].find(R"("state":"resolved","subject":"product:p1","event_time":"2024-05-01T08:00:04Z","values":{"stock":22,)"),
+              std::string::npos) << out.alerts[1];
+    EXPECT_NE(out.alerts[2].find(R"("state":"firing","subject":"product:p1","event_time":"2024-05-01T08:00:05Z")"), std::string::npos);
+    EXPECT_EQ(out.alerts[0].substr(0, 26), out.alerts[1].substr(0, 26));  // one id per episode
+    EXPECT_NE(out.alerts[0].substr(0, 26), out.alerts[2].substr(0, 26));
+    EXPECT_TRUE(with(out.alerts, "p2").empty());
+  }
+}
+
+TEST(Alerts, RestockRecordsAreAcceptedButNotSales) {
+  auto catalog = catalog_of("p1,toys,10,3\n");
+  EngineStats stats;
+  auto out = run_lines({order_line("a", 1, "c", "p1", "2", at(0, 0)), restock("p1", 5, at(0, 1)),
+                        R"({"type":"restock","quantity":5,"event_time":"2024-05-01T08:00:02Z"})"},
+                       Config::defaults(), 10, catalog, &stats);
+  EXPECT_EQ(stats.accepted, 2u);
+  EXPECT_EQ(stats.rejected, 1u);  // a restock needs its product
+  ASSERT_FALSE(out.windows.empty());
+  EXPECT_NE(out.windows[0].find(R"("lines":1,"items":1,"orders":1,"revenue":2.00)"), std::string::npos) << out.windows[0];
+}
+
+// Minute m (0..) has orders(m) orders of 10.00 each.
+std::vector<std::string> minutes_of(const std::vector<int>& orders) {
+  std::vector<std::string> lines;
+  int n = 0;
+  for (std::size_t m = 0; m < orders.size(); ++m)
+    for (int k = 0; k < orders[m]; ++k)
+      lines.push_back(order_line("o" + std::to_string(n++), 1, "c" + std::to_string(k), "p", "10", at(static_cast<int>(m), k % 60)));
+  return lines;
+}
+
+TEST(Alerts, OrderSpikeAndDropAgainstTheTrailingMinutes) {
+  const Config c = only(R"({"order_pattern":{"trailing":"10m","min_history":"10m","z":3,"z_resolve":1,"min_orders":5}})");
+  // Ten ordinary minutes (19..21 orders), a spike, ten ordinary ones, an empty minute, then more.
+  std::vector<int> counts = {20, 19, 21, 20, 19, 21, 20, 19, 21, 20, 60, 20, 19, 21, 20, 19, 21, 20, 19, 21, 20, 0, 20, 20};
+  for (std::size_t batch : {1u, 7u, 1000u}) {
+    auto out = run_lines(minutes_of(counts), c, batch);
+    const auto spike = with(out.alerts, "order_spike");
+    ASSERT_EQ(spike.size(), 2u) << batch;
+    EXPECT_NE(spike[0].find(R"("state":"firing","subject":"metric:orders_per_minute","event_time":"2024-05-01T08:10:00Z")"), std::string::npos) << spike[0];
+    EXPECT_NE(spike[1].find(R"("state":"resolved")"), std::string::npos);
+    const auto drop = with(out.alerts, "order_drop");
+    ASSERT_GE(drop.size(), 1u);
+    EXPECT_NE(drop[0].find(R"("state":"firing","subject":"metric:orders_per_minute","event_time":"2024-05-01T08:21:00Z")"), std::string::npos) << drop[0];
+    EXPECT_EQ(with(out.alerts, "revenue_spike").size(), 2u);
+  }
+  // Control: steady minutes never fire.
+  auto calm = run_lines(minutes_of({20, 19, 21, 20, 19, 21, 20, 19, 21, 20, 21, 19, 20, 20}), c, 1000);
+  EXPECT_TRUE(calm.alerts.empty()) << calm.alerts.front();
+}
+
+TEST(Alerts, CustomerBurstAndHighValueOncePerWindow) {
+  const Config c = only(R"({"customer_window":"10m","customer_burst":{"orders":3},"high_value_customer":{"revenue":100},
+                            "high_value_order":{"revenue":"80.00"}})");
+  const std::vector<std::string> lines = {
+      order_line("a", 1, "whale", "p", "30", at(0, 0)), order_line("b", 1, "whale", "p", "30", at(1, 0)),
+      order_line("d", 1, "whale", "p", "30", at(2, 0)), order_line("e", 1, "whale", "p", "30", at(3, 0)),  // 4th order, 120.00
+      order_line("f", 1, "whale", "p", "30", at(4, 0)),                                                   // same episodes
+      order_line("g", 1, "small", "p", "30", at(4, 1)), order_line("h", 1, "small", "p", "30", at(4, 2)),  // control
+      order_line("i", 1, "big", "p", "90", at(5, 0)),                                                     // one big order
+      order_line("j", 1, "x", "p", "1", at(12, 0))};
+  for (std::size_t batch : {1u, 3u, 1000u}) {
+    auto out = run_lines(lines, c, batch);
+    const auto burst = with(out.alerts, "customer_burst");
+    ASSERT_EQ(burst.size(), 2u) << batch;
+    EXPECT_NE(burst[0].find(R"("state":"firing","subject":"customer:whale","event_time":"2024-05-01T08:03:00Z","values":{"orders":4,"limit":3})"), std::string::npos) << burst[0];
+    EXPECT_NE(burst[1].find(R"("state":"resolved","subject":"customer:whale","event_time":"2024-05-01T08:10:00Z")"), std::string::npos) << burst[1];
+    const auto value = with(out.alerts, "\"high_value_customer\"");
+    ASSERT_EQ(value.size(), 2u);
+    EXPECT_NE(value[0].find(R"("event_time":"2024-05-01T08:03:00Z","values":{"revenue":120.00,"threshold":100.00})"), std::string::npos) << value[0];
+    const auto order = with(out.alerts, "high_value_order");
+    ASSERT_EQ(order.size(), 2u);
+    EXPECT_NE(order[0].find(R"("subject":"customer:big","event_time":"2024-05-01T08:05:00Z")"), std::string::npos);
+    EXPECT_TRUE(with(out.alerts, "customer:small").empty());
+    // Released in event-time order: the whale's firing records before the big order's.
+    EXPECT_LT(out.alerts[0].find("whale"), std::string::npos);
+  }
+}
+
+TEST(Alerts, RestoredEngineDoesNotRepeatAnEpisode) {
+  const Config c = only(R"({"customer_burst":{"orders":1},"customer_window":"10m"})");
+  std::vector<std::string> lines;
+  for (int i = 0; i < 40; ++i) lines.push_back(order_line("o" + std::to_string(i), 1, "c" + std::to_string(i % 3), "p", "5", at(i, 0)));
+  const auto whole = run_lines(lines, c, 1000);
+  for (std::size_t cut : {std::size_t{2}, std::size_t{11}, std::size_t{25}}) {
+    Engine original(c, nullptr);
+    Collected before;
+    original.add_sink(before);
+    EventBatch batch;
+    for (std::size_t i = 0; i < cut; ++i) {
+      batch.clear();
+      batch.add(lines[i], i + 1, &test_origin(), {});
+      batch.seal();
+      original.process(batch);
+    }
+    Encoder enc;
+    Engine::encode(original.snapshot(), enc);
+    Engine restored(c, nullptr);
+    Decoder dec(enc.buffer());
+    restored.decode(dec);
+    EXPECT_TRUE(dec.done());
+    Collected after;
+    restored.add_sink(after);
+    batch.clear();
+    for (std::size_t i = cut; i < lines.size(); ++i) batch.add(lines[i], i + 1, &test_origin(), {});
+    batch.seal();
+    restored.process(batch);
+    restored.finish();
+    std::vector<std::string> joined = before.alerts;
+    joined.insert(joined.end(), after.alerts.begin(), after.alerts.end());
+    EXPECT_EQ(joined, whole.alerts) << "cut at " << cut;
+  }
+}
+
+TEST(Alerts, HealthRulesByTheInjectedClock) {
+  const Config c = Config::parse_json(R"({"alerts":{"batch_slow":{"batches":2},"watermark_lag":{"max":"10s"}}})", "t");
+  Engine engine(c, nullptr);
+  Collected out;
+  engine.add_sink(out);
+  HealthInputs slow{0.3, 0.1, 100, 0, 0, 1.0, std::nullopt, std::nullopt};
+  engine.report_health(slow, 1'000);
+  EXPECT_TRUE(out.alerts.empty());
+  engine.report_health(slow, 2'000);
+  ASSERT_EQ(out.alerts.size(), 1u);
+  EXPECT_NE(out.alerts[0].find(R"("rule":"batch_slow","severity":"warning","state":"firing","subject":"metric:batch_duration","wall_time":"1970-01-01T00:00:02Z")"), std::string::npos) << out.alerts[0];
+  engine.report_health(slow, 3'000);
+  EXPECT_EQ(out.alerts.size(), 1u);  // one per episode
+  EXPECT_EQ(engine.firing_alerts()[static_cast<std::size_t>(AlertRule::batch_slow)][1], 1u);
+  HealthInputs fast{0.01, 0.1, 100, 0, 0, 20.0, std::nullopt, std::nullopt};
+  engine.report_health(fast, 4'000);  // lag 20 s > 10 s fires; one fast batch does not resolve
+  ASSERT_EQ(out.alerts.size(), 2u);
+  EXPECT_NE(out.alerts[1].find(R"("rule":"watermark_lag")"), std::string::npos);
+  engine.report_health(fast, 5'000);
+  ASSERT_EQ(out.alerts.size(), 3u);
+  EXPECT_NE(out.alerts[2].find(R"("rule":"batch_slow","severity":"warning","state":"resolved")"), std::string::npos) << out.alerts[2];
+}
+
+TEST(Alerts, ConfigRejectsUnknownKeysByName) {
+  EXPECT_THROW(Config::parse_json(R"({"alerts":{"low_stock":{}}})", "c.json"), ConfigError);
+  try {
+    Config::parse_json(R"({"alerts":{"customer_burst":{"order":3}}})", "c.json");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("'alerts.customer_burst.order': unknown key"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(Config::parse_json(R"({"alerts":{"low_inventory":{"severity":"loud"}}})", "c.json"), ConfigError);
+  const Config c = Config::parse_json(R"({"alerts":{"high_value_order":{"revenue":"12.34","enabled":false}}})", "c.json");
+  EXPECT_EQ(c.alerts.high_value_order.revenue, 1234);
+  EXPECT_FALSE(c.alerts.high_value_order.enabled);
+}
+
+}  // namespace
+}  // namespace orderpulse
