@@ -25,7 +25,7 @@ from pathlib import Path
 import kafkalib
 import oplib
 import servelib
-from oplib import Check, Failures
+from oplib import Check
 
 TOPIC = "orders"
 
