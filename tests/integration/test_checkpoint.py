@@ -29,7 +29,7 @@ from pathlib import Path
 
 import oplib
 import servelib
-from oplib import Check, Failures
+from oplib import Check
 
 COUNTS = ("read", "accepted", "rejected", "late", "duplicate", "rejected_by_reason")
 
