@@ -216,6 +216,20 @@ class Server(oplib.OutputFiles):
                             f"(`{self.cmdline()}`); stderr {self.stderr_text()[-800:]!r}"]) from None
         return self.returncode, time.monotonic() - t0
 
+    def run_to_exit(self, timeout=60):
+        """Starts a server that ends by itself (--exit-at-eof) and waits for it; Failures unless it
+        exits 0 within timeout s. Returns self."""
+        self.start()
+        try:
+            self.returncode = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise Failures([f"`{self.cmdline()}` did not finish within {timeout}s; "
+                            f"stderr {self.stderr_text()[-800:]!r}"]) from None
+        if self.returncode != 0:
+            raise Failures([f"`{self.cmdline()}` exited {self.returncode}; stderr {self.stderr_text()[-800:]!r}"])
+        return self
+
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 

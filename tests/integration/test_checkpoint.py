@@ -29,7 +29,7 @@ from pathlib import Path
 
 import oplib
 import servelib
-from oplib import Check, Failures
+from oplib import Check
 
 COUNTS = ("read", "accepted", "rejected", "late", "duplicate", "rejected_by_reason")
 
@@ -61,16 +61,7 @@ def follow_server(ctx, workdir, path, interval="100ms", extra=(), config=None):
 
 def finish_run(ctx, workdir, path, timeout=60, extra=(), config=None):
     """Runs the server with --exit-at-eof to the end; returns it (exited)."""
-    srv = follow_server(ctx, workdir, path, extra=["--exit-at-eof", *extra], config=config)
-    srv.start()
-    try:
-        srv.returncode = srv.proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        srv.kill()
-        raise Failures([f"--exit-at-eof run did not finish within {timeout}s; stderr {srv.stderr_text()[-800:]!r}"])
-    if srv.returncode != 0:
-        raise Failures([f"--exit-at-eof run exited {srv.returncode}; stderr {srv.stderr_text()[-800:]!r}"])
-    return srv
+    return follow_server(ctx, workdir, path, extra=["--exit-at-eof", *extra], config=config).run_to_exit(timeout)
 
 
 def checkpoints(workdir):

@@ -18,7 +18,6 @@ import json
 import random
 import re
 import signal
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ from pathlib import Path
 import kafkalib
 import oplib
 import servelib
-from oplib import Check, Failures
+from oplib import Check
 
 TOPIC = "orders"
 
@@ -34,18 +33,6 @@ TOPIC = "orders"
 def kafka_server(ctx, workdir, bootstrap, extra=(), config=None, group="orderpulse"):
     return servelib.Server(ctx, workdir=workdir, config=config,
                            extra=["--kafka-brokers", bootstrap, "--kafka-topic", TOPIC, "--kafka-group", group, *extra])
-
-
-def run_to_end(srv, timeout=90):
-    srv.start()
-    try:
-        srv.returncode = srv.proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        srv.kill()
-        raise Failures([f"--exit-at-eof run did not finish within {timeout}s; stderr {srv.stderr_text()[-800:]!r}"])
-    if srv.returncode != 0:
-        raise Failures([f"--exit-at-eof run exited {srv.returncode}; stderr {srv.stderr_text()[-800:]!r}"])
-    return srv
 
 
 def partition_safe_file(ctx, name, count, seed):
@@ -76,7 +63,7 @@ def test_four_partitions_equal_batch(ctx):
         produced = kafkalib.produce_file(kafka.bootstrap, TOPIC, src)
         chk.eq(len(produced["partitions"]), 4, "partitions that received records")
         d = ctx.dir("srv")
-        srv = run_to_end(kafka_server(ctx, d, kafka.bootstrap, extra=["--exit-at-eof"]))
+        srv = kafka_server(ctx, d, kafka.bootstrap, extra=["--exit-at-eof"]).run_to_exit(90)
     got = srv.windows_path.read_bytes()
     chk.expect(got == ref.windows_bytes(), f"windows.jsonl differs from the batch run: {oplib.first_diff(got, ref.windows_bytes())}")
     compare_counts(chk, srv.summary_path, ref, "4 partitions")
@@ -143,8 +130,8 @@ def test_sigkill_restart_exactly_once(ctx):
             kills += 1
         chk.expect(kills >= 5, f"only {kills} kills within the time bound")
         producer_done.wait(60)
-        srv = run_to_end(kafka_server(ctx, d, kafka.bootstrap, config=FAST_REJOIN,
-                                      extra=["--checkpoint-dir", str(d / "ckpt"), "--exit-at-eof"]))
+        srv = kafka_server(ctx, d, kafka.bootstrap, config=FAST_REJOIN,
+                           extra=["--checkpoint-dir", str(d / "ckpt"), "--exit-at-eof"]).run_to_exit(90)
         final = kafkalib.committed_offsets(kafka.bootstrap, "orderpulse", TOPIC, range(4))
         ends = kafkalib.end_offsets(kafka.bootstrap, TOPIC)
         chk.eq(final, ends, "committed offsets after the final checkpoint (the partitions' ends)")
@@ -246,7 +233,7 @@ def test_malformed_messages(ctx):
     with kafkalib.MockBroker(ctx, topics={TOPIC: 1}) as kafka:
         kafkalib.produce_lines(kafka.bootstrap, TOPIC, msgs, partition=0)
         d = ctx.dir("srv")
-        srv = run_to_end(kafka_server(ctx, d, kafka.bootstrap, extra=["--exit-at-eof"]))
+        srv = kafka_server(ctx, d, kafka.bootstrap, extra=["--exit-at-eof"]).run_to_exit(90)
     s = servelib.read_serve_summary(srv.summary_path)
     chk.eq((s["read"], s["accepted"], s["rejected"]), (24, 20, 4), "read, accepted, rejected")
     ledger = [json.loads(l) for l in srv.dropped_path.read_text().splitlines()]
