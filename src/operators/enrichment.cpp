@@ -5,7 +5,7 @@ namespace orderpulse {
 void Enrichment::on_batch(EventBatch& batch, Collector&) {
   for (Event& e : batch.events()) {
     if (e.status != EventStatus::accepted) continue;
-    e.product_ref = directory_.product(e.product_id);
+    e.product_ref = directory_.product(e.product_id, e.product_hash);
     e.category_ref = directory_.category_for(e.product_ref, e.category);
     e.category = directory_.category_name(e.category_ref);
     if (directory_.catalog_entry(e.product_ref)) {
