@@ -43,7 +43,7 @@ void BM_DedupInsert(benchmark::State& state) {
   DedupSet dedup;
   for (auto _ : state) {
     const std::string& id = ids[i++ & ((1 << 20) - 1)];
-    benchmark::DoNotOptimize(dedup.seen_or_insert(DedupSet::hash_key(id, 1), id, 1, static_cast<TimestampMs>(i), kMinTime));
+    benchmark::DoNotOptimize(dedup.seen_or_insert(dedup_key_hash(id, 1), id, 1, static_cast<TimestampMs>(i), kMinTime));
   }
   state.SetItemsProcessed(state.iterations());
 }

@@ -78,6 +78,7 @@ DropReason build_restock(const RawFields& f, Event& e) {
   auto t = parse_timestamp(time.text);
   if (!t) return DropReason::bad_timestamp;
   e.event_time = *t;
+  e.hash_keys();
   return DropReason::none;
 }
 
@@ -116,6 +117,7 @@ DropReason build_event(const RawFields& f, Event& e) {
   auto t = parse_timestamp(time.text);
   if (!t) return DropReason::bad_timestamp;
   e.event_time = *t;
+  e.hash_keys();
   return DropReason::none;
 }
 

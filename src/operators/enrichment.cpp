@@ -7,7 +7,7 @@ void Enrichment::on_batch(EventBatch& batch, Collector& out) {
   for (std::size_t i = 0; i < events.size(); ++i) {
     Event& e = events[i];
     if (e.status != EventStatus::accepted) continue;
-    e.product_ref = directory_.product(e.product_id);
+    e.product_ref = directory_.product(e.product_id, e.product_hash);
     e.category_ref = directory_.category_for(e.product_ref, e.category);
     e.category = directory_.category_name(e.category_ref);
     if (const CatalogEntry* entry = directory_.catalog_entry(e.product_ref)) {

@@ -12,9 +12,8 @@ WindowAggregate::WindowAggregate(const Config& config, const ProductDirectory& d
 void WindowAggregate::on_batch(EventBatch& batch, Collector&) {
   for (Event& e : batch.events()) {
     if (e.status != EventStatus::accepted || e.kind != EventKind::order) continue;
-    const std::uint64_t customer = stable_hash(e.customer_id);
-    store_.add(e, customer);
-    totals_.add(e, customer);
+    store_.add(e, e.customer_hash);
+    totals_.add(e, e.customer_hash);
   }
 }
 

@@ -16,11 +16,6 @@ std::int32_t read_line(const char* p) {
 }
 }  // namespace
 
-std::uint64_t DedupSet::hash_key(std::string_view order_id, std::int32_t line) {
-  const std::uint64_t h = stable_hash(order_id, static_cast<std::uint64_t>(static_cast<std::uint32_t>(line)));
-  return h == 0 ? 1 : h;
-}
-
 bool DedupSet::seen_or_insert(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t,
                               TimestampMs min_time) {
   if (const std::size_t i = current_.find(hash, order_id, line); i != Table::npos) {
@@ -71,7 +66,7 @@ void DedupSet::decode(Decoder& in) {
     const std::string_view order_id = in.str();
     const auto line = static_cast<std::int32_t>(in.svarint());
     const TimestampMs t = in.i64();
-    const std::uint64_t hash = hash_key(order_id, line);
+    const std::uint64_t hash = dedup_key_hash(order_id, line);
     if (const std::size_t i = current_.find(hash, order_id, line); i != Table::npos) {
       if (t > current_.time_at(i)) current_.set_time(i, t);
     } else {

@@ -5,9 +5,9 @@ namespace orderpulse {
 ProductDirectory::ProductDirectory(std::shared_ptr<const Catalog> catalog)
     : catalog_(std::move(catalog)), unknown_(categories_.intern(kUnknownCategory)) {}
 
-std::uint32_t ProductDirectory::product(std::string_view product_id) {
+std::uint32_t ProductDirectory::product(std::string_view product_id, std::uint64_t hash) {
   const std::size_t before = products_.size();
-  const std::uint32_t id = products_.intern(product_id);
+  const std::uint32_t id = products_.intern(product_id, hash);
   if (products_.size() != before) {
     ProductInfo info;
     info.catalog = catalog_ ? catalog_->find(product_id) : nullptr;

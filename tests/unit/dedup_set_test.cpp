@@ -8,7 +8,7 @@ namespace orderpulse {
 namespace {
 
 bool seen(DedupSet& d, const std::string& id, std::int32_t line, TimestampMs t, TimestampMs min_time) {
-  return d.seen_or_insert(DedupSet::hash_key(id, line), id, line, t, min_time);
+  return d.seen_or_insert(dedup_key_hash(id, line), id, line, t, min_time);
 }
 
 TEST(DedupSet, ExactKeysAcrossGenerations) {

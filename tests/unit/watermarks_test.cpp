@@ -54,6 +54,29 @@ TEST(SourceWatermarks, AnIdleSourceStopsHoldingTheWatermarkUntilItSpeaksAgain) {
   EXPECT_EQ(w.engine_watermark(), 5'000);
 }
 
+TEST(SourceWatermarks, AnAnnouncedSourceHoldsTheWatermarkBeforeItsFirstRecord) {
+  SourceWatermarks w(0);
+  w.set_idle_timeout(2'000);
+  w.set_now(1'000'000);
+  w.announce(1);  // two partitions assigned; only partition 2 has delivered so far
+  w.announce(2);
+  w.touch(2);
+  w.observe(2, 9'000);
+  EXPECT_EQ(w.holding_source(), 1u);
+  EXPECT_EQ(w.engine_watermark(), kMinTime);
+  w.set_now(1'001'000);
+  w.touch(1);
+  w.observe(1, 5'000);  // its first record: an ordinary source from now on
+  EXPECT_EQ(w.engine_watermark(), 5'000);
+  w.announce(3);  // a partition that never delivers stops holding once idle
+  EXPECT_EQ(w.engine_watermark(), kMinTime);
+  w.set_now(1'003'001);
+  w.touch(1);
+  w.touch(2);
+  EXPECT_TRUE(w.is_idle(3));
+  EXPECT_EQ(w.engine_watermark(), 5'000);
+}
+
 TEST(SourceWatermarks, RestoredSourcesCountFromWhenTheClockStarted) {
   SourceWatermarks w(0);
   Encoder out;

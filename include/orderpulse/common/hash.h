@@ -3,6 +3,14 @@
 // runs and machines: HyperLogLog registers, dedup keys. Never std::hash or absl::Hash here:
 // those may be salted per process.
 
+// Inlined: most keys are 10-40 bytes, where a call into the shared library costs more than the
+// hash itself. The algorithm and so the values are the same.
+#define XXH_INLINE_ALL
+// GCC 12 warns inside its own AVX-512 intrinsics when they are inlined here; the AVX2 kernel only
+// matters for the long inputs (checkpoint checksums) and is as fast for them.
+#if defined(__AVX512F__) && !defined(XXH_VECTOR)
+#define XXH_VECTOR 2  // XXH_AVX2
+#endif
 #include <xxhash.h>
 
 #include <cstdint>

@@ -66,6 +66,11 @@ struct Event {
   Cents unit_price = 0;
   std::int32_t quantity = 1;
   std::int32_t line = 1;
+  // Hashes of the keys, taken on the parse thread while the record's bytes are still in its cache:
+  // the engine thread then reaches its tables without touching the text first.
+  std::uint64_t dedup_hash = 0;     // dedup_key_hash(order_id, line)
+  std::uint64_t customer_hash = 0;  // stable_hash(customer_id)
+  std::uint64_t product_hash = 0;   // stable_hash(product_id)
   std::uint32_t record = 0;  // index of the raw record in its batch
   std::uint32_t product_ref = 0;   // ProductDirectory ids, set by Enrichment
   std::uint32_t category_ref = 0;
@@ -74,6 +79,11 @@ struct Event {
   EventKind kind = EventKind::order;
 
   Cents revenue() const { return unit_price * quantity; }
+  // Sets the three hashes from the fields; build_event calls it for every valid record.
+  void hash_keys();
 };
+
+// The dedup key's hash: never 0, which marks an empty dedup slot.
+std::uint64_t dedup_key_hash(std::string_view order_id, std::int32_t line);
 
 }  // namespace orderpulse

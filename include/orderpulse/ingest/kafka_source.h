@@ -45,7 +45,7 @@ struct KafkaProbe {
   std::atomic<bool> paused{false};
 
   struct Lag {
-    std::int64_t position = -1;  // next offset to read; -1 before the first message
+    std::int64_t position = -1;  // next offset to read (the partition's start before any read)
     std::int64_t high = -1;      // the partition's end, as last seen in a fetch
   };
   // Per assigned partition.
@@ -142,7 +142,8 @@ class KafkaSource {
   std::vector<Staged> staged_;
   std::string stage_text_;
   bool paused_ = false;
-  bool first_message_logged_ = false;  // once per assignment: when consumption really starts
+  bool first_message_logged_ = false;
+  std::size_t since_clock_ = 0;  // messages since the clock was last read  // once per assignment: when consumption really starts
 
   std::mutex commit_mutex_;
   std::optional<std::vector<SourcePosition>> pending_commit_;

@@ -31,7 +31,6 @@ class Admission final : public Operator {
   SourceWatermarks& watermarks_;
   const WindowAggregate& windows_;
   DedupSet dedup_;
-  std::vector<std::uint64_t> hashes_;  // per event of the current batch
 };
 
 }  // namespace orderpulse

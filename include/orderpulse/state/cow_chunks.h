@@ -58,12 +58,14 @@ class CowChunks {
 
   // Grows (never shrinks) to n values, new ones set to `value`.
   void resize(std::size_t n, const T& value) {
+    // Values past size_ in the chunks already held may be stale; new chunks are filled whole.
+    const std::size_t held = std::min(n, chunks_.size() * kChunkSize);
+    for (std::size_t i = size_; i < held; ++i) mut(i) = value;
     while (chunks_.size() * kChunkSize < n) {
       chunks_.push_back(std::make_shared_for_overwrite<T[]>(kChunkSize));
       std::fill_n(chunks_.back().get(), kChunkSize, value);
       owned_.push_back(1);
     }
-    for (std::size_t i = size_; i < n; ++i) mut(i) = value;
     size_ = std::max(size_, n);
   }
 

@@ -63,6 +63,11 @@ class CowShards {
     shared_[s] = false;
     return (*shards_[s])[key];
   }
+  // Brings the slot `key` would occupy towards the cache, so a lookup a few records later finds it
+  // there. A read: never copies a shared shard.
+  void prefetch(const Key& key) const {
+    if (const auto& shard = shards_[static_cast<std::size_t>(key % kShards)]) shard->prefetch(key);
+  }
   // Where no checkpoint can hold the map (restore) the copy statistics do not matter.
   Value& operator[](const Key& key) {
     CowStats unused;

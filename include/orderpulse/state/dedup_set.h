@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "orderpulse/common/time.h"
+#include "orderpulse/event/event.h"
 #include "orderpulse/state/codec.h"
 #include "orderpulse/state/cow_chunks.h"
 
@@ -36,7 +37,6 @@ class DedupSet {
   static constexpr std::size_t kArenaChunk = 1 << 20;
 
  public:
-  static std::uint64_t hash_key(std::string_view order_id, std::int32_t line);
 
   // The set as a checkpoint holds it.
   struct Frozen {
@@ -54,7 +54,7 @@ class DedupSet {
   }
 
   // True when the key is held with an event time >= min_time (a duplicate). Otherwise the key is
-  // stored (or refreshed) with time `t` and false is returned. `hash` is hash_key(order_id, line).
+  // stored (or refreshed) with time `t` and false is returned. `hash` is dedup_key_hash(order_id, line).
   bool seen_or_insert(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t,
                       TimestampMs min_time);
 

@@ -28,8 +28,10 @@ class Interner {
     std::string_view name(std::uint32_t id) const { return chunks[id >> kChunkBits][id & (kChunkSize - 1)]; }
   };
 
-  std::uint32_t intern(std::string_view s) {
-    auto it = ids_.find(s);
+  // `hash` is stable_hash(s), when the caller has it already.
+  std::uint32_t intern(std::string_view s) { return intern(s, stable_hash(s)); }
+  std::uint32_t intern(std::string_view s, std::uint64_t hash) {
+    auto it = ids_.find(Hashed{s, hash});
     if (it != ids_.end()) return it->second;
     const auto id = static_cast<std::uint32_t>(size_);
     if ((size_ >> kChunkBits) == chunks_.size()) chunks_.push_back(std::make_shared<std::string[]>(kChunkSize));
@@ -50,10 +52,23 @@ class Interner {
   Frozen freeze() const { return Frozen{{chunks_.begin(), chunks_.end()}, size_}; }
 
  private:
-  struct Hash {
-    std::size_t operator()(std::string_view s) const { return stable_hash(s); }
+  // A name with its hash already taken: looked up without hashing it again.
+  struct Hashed {
+    std::string_view s;
+    std::uint64_t hash;
   };
-  absl::flat_hash_map<std::string_view, std::uint32_t, Hash> ids_;
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return stable_hash(s); }
+    std::size_t operator()(const Hashed& h) const { return h.hash; }
+  };
+  struct Eq {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+    bool operator()(const Hashed& a, std::string_view b) const { return a.s == b; }
+    bool operator()(std::string_view a, const Hashed& b) const { return a == b.s; }
+  };
+  absl::flat_hash_map<std::string_view, std::uint32_t, Hash, Eq> ids_;
   std::vector<std::shared_ptr<std::string[]>> chunks_;
   std::size_t size_ = 0;
 };
