@@ -31,7 +31,9 @@ for _ in $(seq 50); do
   kill -0 "$server" 2>/dev/null || { echo "the server did not start" >&2; exit 1; }
   sleep 0.1
 done
-"$bin/orderpulse-sim" generate --to "tcp://$ingest" --rate "$rate" --late 0.005 --duplicates 0.005 --malformed 0.002 &
+# Scenarios (docs/alerts.md) so every data alert shows up while you watch.
+"$bin/orderpulse-sim" generate --to "tcp://$ingest" --rate "$rate" --late 0.005 --duplicates 0.005 --malformed 0.002 \
+  --customers 100000 --whale 30s --sold-out 45s --restock 5m --drop 12m --burst 20m &
 sim=$!
 
 cat <<MSG
@@ -42,6 +44,7 @@ cat <<MSG
   snapshot   http://$http/api/snapshot
   ingest     tcp://$ingest  (NDJSON, one order line per line)
 
-  simulator sending $rate records/s; Ctrl-C stops both.
+  simulator sending $rate records/s; alerts: a whale at 30s, a product sold out at 45s and
+  restocked at 5m, a sales drop at 12m and a burst at 20m. Ctrl-C stops both.
 MSG
 wait "$server"

@@ -29,7 +29,7 @@ void append_mangled(std::string& out, OutputFormat format, Fault kind, const Rec
       std::size_t cut = 1 + rng.below(record.size() - 1);  // always loses the closing '}'
       if (csv) {
         // Cut at a comma so the record has 1..7 of its 8 columns.
-        std::size_t commas = 1 + rng.below(kFieldCount - 1);
+        std::size_t commas = 1 + rng.below(kCsvFields - 1);
         cut = 0;
         while (commas-- > 0) cut = record.find(',', cut + 1);
       }

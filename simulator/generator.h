@@ -13,6 +13,7 @@
 #include "output.h"
 #include "record.h"
 #include "rng.h"
+#include "scenarios.h"
 #include "world.h"
 
 namespace orderpulse::sim {
@@ -32,6 +33,7 @@ struct GenerateOptions {
   DurationMs watermark_delay = 30'000;
   OutputFormat format = OutputFormat::ndjson;
   std::string catalog_out;  // empty: no catalog
+  std::vector<Scenario> scenarios;  // --burst, --drop, --whale, --sold-out, --restock
   // Live stream (generate --to): start_time is "now" and late records may start as soon as one
   // on-time line is out, instead of waiting until they would fall after start_time.
   bool live = false;
@@ -46,6 +48,8 @@ struct GenerateSummary {
   std::uint64_t malformed = 0;
   std::array<std::uint64_t, kFaultKinds> malformed_by_kind{};
   std::optional<TimestampMs> max_event_time;  // of on-time lines; none when there were none
+  std::uint64_t scenario_records = 0;  // written by scenarios, on top of `records`
+  std::vector<std::string> scenarios;  // one JSON object per scenario: what it did, and when
 
   std::string to_json() const;  // one line, no trailing newline
 };
@@ -71,6 +75,17 @@ class StreamGenerator {
   bool try_emit_late();
   bool try_emit_duplicate();
   void emit_malformed(Fault kind);
+  // Scenario records due at or before `base`, in time order.
+  void emit_scenarios(TimestampMs base);
+  void emit_scenario(const Scenario& s, TimestampMs t, std::int32_t step);
+  void write_line(const OrderLine& l);
+
+  // One record (or step of one) a scenario adds to the stream.
+  struct Injection {
+    TimestampMs time = 0;
+    std::size_t scenario = 0;  // index into o_.scenarios
+    std::int32_t step = 0;     // the whale's n-th order
+  };
 
   struct Recent {
     std::string text;  // the whole record including '\n'
@@ -94,10 +109,15 @@ class StreamGenerator {
   std::size_t recent_next_ = 0;
   std::size_t recent_count_ = 0;
   GenerateSummary summary_;
+  Rng scenario_rng_;  // its own stream: the regular records stay those of a run without scenarios
+  std::vector<Injection> injections_;
+  std::size_t next_injection_ = 0;
+  // Units of each scenario product sold by on-time lines and scenarios, restocks subtracted.
+  std::vector<std::pair<std::uint64_t, std::int64_t>> sold_;
 };
 
-// Checks the options that do not depend on the destination (fault fractions, disorder) and
-// builds the world, writing the catalog when asked. Throws UsageError / RunFailure.
+// Checks the options that do not depend on the destination (fault fractions, disorder,
+// scenarios) and builds the world, writing the catalog when asked. Throws UsageError / RunFailure.
 World prepare_world(const GenerateOptions& options);
 
 // Throws UsageError / RunFailure.

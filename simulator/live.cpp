@@ -33,15 +33,16 @@ SendResult run_generate_live(GenerateOptions o, const LiveOptions& live) {
   if (!live.file_times) o.start_time = wall_clock_ms();
   std::string buf;
   StreamGenerator gen(o, world, buf);
+  const Timeline timeline(o.rate, o.scenarios);
   std::uint64_t limit = live.count.value_or(std::numeric_limits<std::uint64_t>::max());
   auto deadline = Clock::time_point::max();
   if (live.duration) {
     deadline = Clock::now() + std::chrono::milliseconds(*live.duration);
     // Exactly rate x duration records when the server keeps up.
-    const double planned = o.rate * static_cast<double>(*live.duration) / 1000.0;
+    const double planned = timeline.index_at(static_cast<double>(*live.duration));
     if (planned < static_cast<double>(limit)) limit = static_cast<std::uint64_t>(planned);
   }
-  Pacer pacer(o.rate);
+  Pacer pacer(timeline);
   std::uint64_t done = 0;
   while (done < limit) {
     const std::uint64_t n = pacer.next(done, std::min(limit - done, kMaxBurst), deadline);
@@ -52,8 +53,7 @@ SendResult run_generate_live(GenerateOptions o, const LiveOptions& live) {
       const TimestampMs now = wall_clock_ms();
       for (std::uint64_t i = done; i < done + n; ++i) {
         // File times: the same expression as run_generate(), so the same records.
-        gen.next(live.file_times ? o.start_time + static_cast<TimestampMs>(static_cast<double>(i) * 1000.0 / o.rate)
-                                 : now);
+        gen.next(live.file_times ? o.start_time + static_cast<TimestampMs>(timeline.offset(i)) : now);
       }
       done += n;
       // A stop request lets the burst (a few ms of records) go out whole, so the generated

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -34,6 +35,7 @@ struct GenerateArgs {
   std::string start_time = "2024-01-01T00:00:00Z", disorder = "5s", watermark_delay = "30s";
   std::string format, out, catalog_out, to, duration, connect_timeout = "30s";
   std::vector<std::string> kafka_properties;
+  std::vector<std::string> bursts, drops, whales, sold_outs, restocks;
   double rate = 1000.0, late = 0.0, duplicates = 0.0, malformed = 0.0;
   CLI::App* cmd = nullptr;  // to ask which options were given
 };
@@ -86,6 +88,11 @@ GenerateOptions to_options(const GenerateArgs& a) {
   o.out = a.out;
   o.format = resolve_format(a.format, a.out);
   o.catalog_out = a.catalog_out;
+  for (const auto& [kind, option, texts] :
+       {std::tuple{ScenarioKind::burst, "--burst", &a.bursts}, {ScenarioKind::drop, "--drop", &a.drops},
+        {ScenarioKind::whale, "--whale", &a.whales}, {ScenarioKind::sold_out, "--sold-out", &a.sold_outs},
+        {ScenarioKind::restock, "--restock", &a.restocks}})
+    for (const std::string& t : *texts) o.scenarios.push_back(parse_scenario(kind, option, t));
   return o;
 }
 
@@ -190,11 +197,27 @@ void add_generate(CLI::App& app, GenerateArgs& a) {
   g->add_option("--format", a.format, "ndjson or csv (default: csv if --out ends in .csv, else ndjson)")
       ->type_name("FMT");
   g->add_option("--catalog-out", a.catalog_out, "Also write the product catalog CSV here")->type_name("FILE");
+  // Scenarios (docs/alerts.md): AT is an offset of event time from --start-time (with --to and no
+  // --start-time, from the start of sending). Each flag may be given more than once.
+  g->add_option("--burst", a.bursts, "A sales burst: the rate times FACTOR (5) for LENGTH (1m) from AT")
+      ->type_name("AT[:LENGTH[:FACTOR]]");
+  g->add_option("--drop", a.drops, "A sales drop: the rate times FACTOR (0.1) for LENGTH (1m) from AT")
+      ->type_name("AT[:LENGTH[:FACTOR]]");
+  g->add_option("--whale", a.whales,
+                "A whale customer: 60 orders within 10s from AT, the first worth 6000.00, the others 600.00 each")
+      ->type_name("AT");
+  g->add_option("--sold-out", a.sold_outs,
+                "One order buys every unit left of a product (default: the least popular) at AT; use --catalog-out")
+      ->type_name("AT[:PRODUCT_ID]");
+  g->add_option("--restock", a.restocks, "A restock record at AT bringing the catalog's stock back (NDJSON only)")
+      ->type_name("AT[:PRODUCT_ID]");
   g->footer(
       "Example: orderpulse-sim generate --count 1000000 --out events.ndjson --late 0.01 "
       "--duplicates 0.01 --malformed 0.005 --catalog-out catalog.csv\n"
       "Live: orderpulse-sim generate --to tcp://127.0.0.1:9000 --rate 1000 --duration 5m --late 0.01\n"
       "Kafka: orderpulse-sim generate --to kafka://127.0.0.1:9092/orders --rate 1000\n"
+      "Alerts: orderpulse-sim generate --count 3000000 --rate 100 --out events.ndjson --catalog-out catalog.csv \\\n"
+      "        --burst 20m --drop 40m --whale 25m --sold-out 30m --restock 50m\n"
       "A one-line JSON summary (records, orders, lines, late, duplicates, malformed by kind) goes to stderr;\n"
       "with --to: {\"sent\",\"bytes\",\"seconds\",\"rate\",\"reconnects\" (kafka://: \"failed\"),\"generated\":{that summary}}.");
 }

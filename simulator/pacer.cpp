@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cmath>
 #include <thread>
+#include <utility>
 
 namespace orderpulse::sim {
 namespace {
@@ -42,25 +43,29 @@ void sleep_until_or_stop(Clock::time_point t) {
   }
 }
 
-Pacer::Pacer(double per_second) : rate_(per_second), start_(Clock::now()), last_wake_(start_) {}
+Pacer::Pacer(double per_second) : Pacer(Timeline(std::max(per_second, 1e-300), {})) { unlimited_ = per_second <= 0; }
+
+Pacer::Pacer(Timeline timeline)
+    : unlimited_(false), timeline_(std::move(timeline)), start_(Clock::now()), last_wake_(start_) {}
 
 std::uint64_t Pacer::due(std::uint64_t done) {
   const auto now = Clock::now();
-  double target = std::chrono::duration<double>(now - start_).count() * rate_;
-  const double max_lag = rate_ * kMaxLagSeconds;
-  if (target - static_cast<double>(done) > max_lag) {
+  const double elapsed_ms = std::chrono::duration<double, std::milli>(now - start_).count();
+  double target = timeline_.index_at(elapsed_ms);
+  const double done_ms = timeline_.offset(done);
+  if (elapsed_ms - done_ms > kMaxLagSeconds * 1000.0) {
     // Forget the debt beyond kMaxLag: move the start so that we are exactly that far behind.
-    target = static_cast<double>(done) + max_lag;
-    start_ = now - seconds(target / rate_);
+    start_ = now - seconds(done_ms / 1000.0 + kMaxLagSeconds);
+    target = timeline_.index_at(done_ms + kMaxLagSeconds * 1000.0);
   }
   const double whole = std::floor(target);
   return whole > static_cast<double>(done) ? static_cast<std::uint64_t>(whole) - done : 0;
 }
 
 std::uint64_t Pacer::next(std::uint64_t done, std::uint64_t cap, Clock::time_point limit) {
-  if (rate_ <= 0) return cap;
+  if (unlimited_) return cap;
   if (!behind_) {
-    const auto wake = std::max(last_wake_ + kTick, start_ + seconds(static_cast<double>(done + 1) / rate_));
+    const auto wake = std::max(last_wake_ + kTick, start_ + seconds(timeline_.offset(done + 1) / 1000.0));
     sleep_until_or_stop(std::min(wake, limit));
     last_wake_ = Clock::now();
   }

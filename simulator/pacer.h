@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdint>
 
+#include "scenarios.h"
+
 namespace orderpulse::sim {
 
 using Clock = std::chrono::steady_clock;
@@ -29,6 +31,8 @@ class Pacer {
 
   // `per_second` <= 0: no limit, next() always returns `cap` at once.
   explicit Pacer(double per_second);
+  // Units fall due as the timeline places them (bursts and drops of `generate --to`).
+  explicit Pacer(Timeline timeline);
 
   // The size of the next burst, at most `cap`, `done` units having gone since the start.
   // Unless the previous burst was cut to its cap (we are behind), first sleeps until the next
@@ -39,7 +43,8 @@ class Pacer {
  private:
   std::uint64_t due(std::uint64_t done);
 
-  double rate_;
+  bool unlimited_;
+  Timeline timeline_;
   Clock::time_point start_;
   Clock::time_point last_wake_;
   bool behind_ = false;

@@ -62,11 +62,12 @@ RecordFields make_fields(const OrderLine& line, std::string_view category, std::
   r[Field::quantity] = {s.substr(ends[3], ends[4] - ends[3]), false, true, true};
   r[Field::unit_price] = {s.substr(ends[4], ends[5] - ends[4]), false, true, true};
   r[Field::event_time] = {s.substr(ends[5], ends[6] - ends[5]), true, true, true};
+  r[Field::type] = {{}, true, false};  // an order: only restock records name their type
   return r;
 }
 
 void append_event_header(std::string& out) {
-  for (std::size_t i = 0; i < kFieldCount; ++i) {
+  for (std::size_t i = 0; i < kCsvFields; ++i) {
     if (i > 0) out.push_back(',');
     out.append(orderpulse::to_string(static_cast<Field>(i)));
   }
@@ -90,7 +91,7 @@ bool is_plain(std::string_view text, OutputFormat format) {
 
 void append_record_escaped(std::string& out, OutputFormat format, const RecordFields& fields) {
   if (format == OutputFormat::csv) {
-    for (std::size_t i = 0; i < kFieldCount; ++i) {
+    for (std::size_t i = 0; i < kCsvFields; ++i) {
       if (i > 0) out.push_back(',');
       if (fields.f[i].present) append_csv_field(out, fields.f[i].text);
     }
@@ -138,6 +139,7 @@ void append_record(std::string& out, OutputFormat format, const RecordFields& fi
       return;
     }
     if (format == OutputFormat::csv) {
+      if (i == kCsvFields) break;
       if (i > 0) *p++ = ',';
       if (field.present) put(field.text);
       continue;

@@ -19,6 +19,10 @@ namespace orderpulse::sim {
 // The event fields and their order are the engine's (orderpulse::Field in event/parser.h).
 using orderpulse::Field;
 using orderpulse::kFieldCount;
+// Event files carry the order fields only: `type` (last) is written just on restock records, and
+// so never in CSV.
+inline constexpr std::size_t kCsvFields = static_cast<std::size_t>(Field::type);
+static_assert(kCsvFields + 1 == kFieldCount, "type must stay the last field");
 
 // One field's text. `is_string` quotes it in JSON; an absent field is omitted from the JSON
 // object and written as an empty cell in CSV. `plain` promises the text needs no JSON escaping

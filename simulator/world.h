@@ -33,6 +33,8 @@ class World {
   std::uint64_t pick_customer(Rng& rng) const { return customer_by_rank_[customer_pop_.sample(rng)] + 1; }
 
   const Product& product(std::uint64_t product_no) const { return products_[product_no - 1]; }
+  std::uint64_t products() const { return products_.size(); }
+  std::uint64_t least_popular_product() const { return product_by_rank_.back() + 1; }
   std::string_view category_of(std::uint64_t product_no) const;
 
   // Price of one line: the base price, with an occasional promotion or surcharge.

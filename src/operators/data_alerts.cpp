@@ -138,10 +138,16 @@ void DataAlerts::on_watermark(TimestampMs watermark, Collector& out) {
   // which is left out: the input nearly always ends inside it, and a partial minute would read as a
   // drop. A live run ending the same way (--exit-at-eof) judges the same minutes.
   if (config_.order_pattern.enabled) {
-    if (state_.next_minute == kMinTime && !state_.minutes.empty()) state_.next_minute = state_.minutes.begin()->first;
     const TimestampMs limit = watermark != kMaxTime ? watermark
                               : state_.minutes.empty() ? state_.next_minute
                                                        : state_.minutes.rbegin()->first;
+    // The first minute with data is neither judged nor history: the input nearly always starts
+    // inside it. It is known for certain only once the watermark has passed its end (an earlier
+    // record would now be late), so until then every minute is collected.
+    if (state_.next_minute == kMinTime && !state_.minutes.empty() && state_.minutes.begin()->first + kMinute <= limit) {
+      state_.next_minute = state_.minutes.begin()->first + kMinute;
+      state_.minutes.erase(state_.minutes.begin());
+    }
     const std::size_t n = static_cast<std::size_t>(config_.order_pattern.trailing / kMinute);
     while (state_.next_minute != kMinTime && state_.next_minute + kMinute <= limit) {
       MinuteSums sums;

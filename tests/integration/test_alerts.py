@@ -8,7 +8,10 @@
     --exit-at-eof`) write the same alerts.jsonl, byte for byte;
   * `serve --follow` killed with SIGKILL after an episode fired and restarted from its checkpoint
     repeats no alert: alerts.jsonl equals the batch run's;
-  * the feed carries `alert` messages (with wall_time) and /metrics counts them by rule and severity.
+  * the feed carries `alert` messages (with wall_time) and /metrics counts them by rule and severity;
+  * the simulator's scenario flags (--burst, --drop, --whale, --sold-out, --restock) make each data
+    rule fire at the time its summary names, once, with the default thresholds; the same stream
+    without the flags fires none of them.
 """
 
 import json
@@ -16,6 +19,7 @@ import random
 import shutil
 import signal
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import oplib
@@ -187,6 +191,101 @@ def test_feed_and_metrics(ctx):
     chk.done()
 
 
+# The default thresholds of docs/alerts.md, which the scenario test runs with: the expected times
+# are derived from them and from the generator's summary, not from the server's output.
+DEFAULT_HIGH_VALUE_ORDER = 500_000
+DEFAULT_HIGH_VALUE_CUSTOMER = 1_000_000
+DEFAULT_BURST_ORDERS = 50
+SCENARIO_FLAGS = ["--drop", "20m", "--whale", "33m", "--sold-out", "40m", "--burst", "55m", "--restock", "62m"]
+
+
+def generate_scenario(ctx, name, flags):
+    d = ctx.dir(name)
+    # No disorder: it would move a few of a burst's records into the minute before it.
+    cmd = [ctx.sim, "generate", "--count", "90000", "--rate", "20", "--customers", "100000", "--seed", "5", "--disorder", "0",
+           "--start-time", "2024-01-01T00:00:00Z", "--out", d / "events.ndjson", "--catalog-out", d / "catalog.csv"] + flags
+    proc = oplib.require_ok(oplib.run(cmd))
+    summary = json.loads(proc.stderr.decode().strip().splitlines()[-1], parse_float=Decimal)
+    return d, summary
+
+
+def test_simulator_scenarios(ctx):
+    chk = Check()
+    d, summary = generate_scenario(ctx, "scenarios", SCENARIO_FLAGS)
+    scen = {s["kind"]: s for s in summary.get("scenarios", [])}
+    chk.eq(sorted(scen), ["burst", "drop", "restock", "sold_out", "whale"], "scenarios in the generator's summary")
+    run = oplib.run_batch(ctx, [d / "events.ndjson"], catalog=d / "catalog.csv")
+    alerts = read_alerts(run.out_dir / "alerts.jsonl")
+    t = oplib.parse_time_text
+    whale = scen["whale"]
+    start, n, span = t(whale["event_time"]), whale["orders"], whale["span_ms"]
+    first, other = oplib.decimal_to_cents(whale["first_order"]), oplib.decimal_to_cents(whale["other_orders"])
+
+    def whale_time(k):  # the k-th order (1-based)
+        return start + span * (k - 1) // n
+
+    # The order whose revenue first reaches the threshold, and the first order above the burst limit.
+    spent, k_value = 0, None
+    for k in range(1, n + 1):
+        spent += first if k == 1 else other
+        if spent >= DEFAULT_HIGH_VALUE_CUSTOMER:
+            k_value = k
+            break
+    chk.expect(first >= DEFAULT_HIGH_VALUE_ORDER and k_value is not None and n > DEFAULT_BURST_ORDERS,
+               "the whale no longer crosses the default thresholds")
+    subject = whale["subject"]
+    expect = [
+        ("order_drop", "firing", "metric:orders_per_minute", t(scen["drop"]["from"])),
+        ("order_spike", "firing", "metric:orders_per_minute", t(scen["burst"]["from"])),
+        ("revenue_spike", "firing", "metric:revenue_per_minute", t(scen["burst"]["from"])),
+        ("high_value_order", "firing", subject, whale_time(1)),
+        ("high_value_customer", "firing", subject, whale_time(k_value)),
+        ("customer_burst", "firing", subject, whale_time(DEFAULT_BURST_ORDERS + 1)),
+        ("low_inventory", "firing", scen["sold_out"]["subject"], t(scen["sold_out"]["event_time"])),
+        ("low_inventory", "resolved", scen["restock"]["subject"], t(scen["restock"]["event_time"])),
+    ]
+    for rule, state, subj, when in expect:
+        hits = [a for a in alerts if a["rule"] == rule and a["state"] == state and a["subject"] == subj]
+        if chk.expect(len(hits) == 1, f"scenario: expected one {rule} {state} for {subj}, got {len(hits)}"):
+            chk.eq(hits[0]["event_time"], iso(when), f"scenario: event time of {rule} {state} {subj}")
+    # A spike is one minute long: it resolves with the next one.
+    chk.expect(any(a["rule"] == "order_spike" and a["state"] == "resolved" and a["event_time"] == iso(t(scen["burst"]["to"]))
+                   for a in alerts), "the burst's order_spike did not resolve the minute after")
+    # The control: the same stream without the scenarios fires none of these.
+    d2, summary2 = generate_scenario(ctx, "control", [])
+    chk.expect("scenarios" not in summary2, "control run reports scenarios")
+    control = read_alerts(oplib.run_batch(ctx, [d2 / "events.ndjson"], catalog=d2 / "catalog.csv").out_dir / "alerts.jsonl")
+    fired = sorted({(a["rule"], a["subject"]) for a in control
+                    if a["subject"] in (subject, scen["sold_out"]["subject"]) or a["subject"].startswith("metric:")
+                    or a["rule"] in ("customer_burst", "high_value_customer", "high_value_order")})
+    chk.eq(fired, [], "control run (no scenario flags): alerts of the scenario rules")
+    chk.done()
+
+
+def test_scenario_usage_errors_and_live_pacing(ctx):
+    chk = Check()
+    d = ctx.dir("usage")
+    gen = [ctx.sim, "generate", "--count", "100", "--out", d / "x.ndjson"]
+    for flags in (["--burst", "5m:1m:0.5"], ["--drop", "5m:1m:2"], ["--burst", "soon"], ["--burst", "1m:0s"],
+                  ["--whale", "1m:2m"], ["--sold-out", "1m:p999999"], ["--sold-out", "1m:x12"],
+                  ["--restock", "1m:p000001:3"], ["--restock", "1m", "--format", "csv"]):
+        proc = oplib.run(gen + flags)
+        err = proc.stderr.decode()
+        chk.eq(proc.returncode, 2, f"generate {' '.join(flags)}: exit status (stderr {err!r})")
+        chk.expect(err.count("\n") == 1 and err.startswith("orderpulse-sim: "), f"generate {' '.join(flags)}: one stderr line, got {err!r}")
+    # Live: a burst makes the wall-clock pacing faster for its span too. 4 s at 200/s with a 1 s
+    # burst of 5x: 200 x 3 + 1000 = 1600 records.
+    with servelib.Server(ctx, workdir=ctx.dir("live")) as srv:
+        proc = servelib.sim(ctx, ["generate", "--to", f"tcp://{srv.ingest[0]}:{srv.ingest[1]}", "--rate", "200",
+                                  "--duration", "4s", "--burst", "1s:1s:5"], timeout=60)
+        sent = json.loads(proc.stderr.decode().strip().splitlines()[-1])["sent"]
+        chk.eq(sent, 1600, "generate --to with --burst 1s:1s:5 at 200/s for 4s: records sent")
+        servelib.wait_until("the server to read every record",
+                            lambda: srv.metrics().value("orderpulse_records_read_total") >= sent, 10)
+    chk.done()
+
+
 if __name__ == "__main__":
     servelib.run_cases(__doc__.splitlines()[0], [test_batch_and_stream_agree, test_kill_and_restart_repeats_nothing,
-                                                 test_feed_and_metrics])
+                                                 test_feed_and_metrics, test_simulator_scenarios,
+                                                 test_scenario_usage_errors_and_live_pacing])

@@ -103,17 +103,18 @@ std::vector<std::string> minutes_of(const std::vector<int>& orders) {
 
 TEST(Alerts, OrderSpikeAndDropAgainstTheTrailingMinutes) {
   const Config c = only(R"({"order_pattern":{"trailing":"10m","min_history":"10m","z":3,"z_resolve":1,"min_orders":5}})");
-  // Ten ordinary minutes (19..21 orders), a spike, ten ordinary ones, an empty minute, then more.
-  std::vector<int> counts = {20, 19, 21, 20, 19, 21, 20, 19, 21, 20, 60, 20, 19, 21, 20, 19, 21, 20, 19, 21, 20, 0, 20, 20};
+  // A first minute (never judged nor history: inputs start inside a minute), ten ordinary minutes
+  // (19..21 orders), a spike, ten ordinary ones, an empty minute, then more.
+  std::vector<int> counts = {5, 20, 19, 21, 20, 19, 21, 20, 19, 21, 20, 60, 20, 19, 21, 20, 19, 21, 20, 19, 21, 20, 0, 20, 20};
   for (std::size_t batch : {1u, 7u, 1000u}) {
     auto out = run_lines(minutes_of(counts), c, batch);
     const auto spike = with(out.alerts, "order_spike");
     ASSERT_EQ(spike.size(), 2u) << batch;
-    EXPECT_NE(spike[0].find(R"("state":"firing","subject":"metric:orders_per_minute","event_time":"2024-05-01T08:10:00Z")"), std::string::npos) << spike[0];
+    EXPECT_NE(spike[0].find(R"("state":"firing","subject":"metric:orders_per_minute","event_time":"2024-05-01T08:11:00Z")"), std::string::npos) << spike[0];
     EXPECT_NE(spike[1].find(R"("state":"resolved")"), std::string::npos);
     const auto drop = with(out.alerts, "order_drop");
     ASSERT_GE(drop.size(), 1u);
-    EXPECT_NE(drop[0].find(R"("state":"firing","subject":"metric:orders_per_minute","event_time":"2024-05-01T08:21:00Z")"), std::string::npos) << drop[0];
+    EXPECT_NE(drop[0].find(R"("state":"firing","subject":"metric:orders_per_minute","event_time":"2024-05-01T08:22:00Z")"), std::string::npos) << drop[0];
     EXPECT_EQ(with(out.alerts, "revenue_spike").size(), 2u);
   }
   // Control: steady minutes never fire.
