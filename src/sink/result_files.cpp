@@ -94,6 +94,12 @@ void ResultFiles::on_alert(const Alert& a) {
     }
     append_alert_json(health_buf_, a);
     health_buf_.push_back('\n');
+    // Health rules are judged after the batch's flush, and they are rare: out at once, so that a
+    // reader tailing the file sees them while the input is idle.
+    if (flush_every_batch_) {
+      write_out(health_, health_buf_, health_path_, health_bytes_);
+      if (std::fflush(health_) != 0) throw std::runtime_error("flush of " + health_path_.string() + " failed: " + std::strerror(errno));
+    }
     return;
   }
   append_alert_json(alerts_buf_, a);

@@ -262,6 +262,44 @@ def test_simulator_scenarios(ctx):
     chk.done()
 
 
+def test_health_rules_on_a_live_server(ctx):
+    """rejected_share and late_share fire from what a real socket client sends, once per episode,
+    land in health_alerts.jsonl (not alerts.jsonl) and on the feed; a clean batch fires nothing."""
+    chk = Check()
+    now = int(time.time() * 1000)
+    config = {"trigger_interval": "200ms", "alerts": {
+        "watermark_lag": {"enabled": False},
+        "rejected_share": {"max": 0.2, "min_records": 50}, "late_share": {"max": 0.2, "min_records": 50}}}
+    with servelib.Server(ctx, config=config) as srv:
+        feed = servelib.FeedClient(f"ws://{srv.http[0]}:{srv.http[1]}/ws?channels=alert").start()
+        clean = b"".join(servelib.record(f"a{i}", now + i) for i in range(100))
+        servelib.send_connection(srv.ingest, clean)
+        servelib.wait_until("the clean records counted", lambda: srv.metrics().value("orderpulse_records_read_total") >= 100, 20)
+        time.sleep(0.5)
+        chk.eq([m[2] for m in feed.messages if m[1] == "alert"], [], "alerts after a clean batch")
+        # 60 of 100 broken, then 60 of 100 late (older than the 30 s watermark delay); each its own
+        # batch (a micro-batch holding both would still be 30% of each).
+        bad = b"".join(servelib.record(f"b{i}", now + 1000 + i) if i % 5 > 2 else b"{broken\n" for i in range(100))
+        servelib.send_connection(srv.ingest, bad)
+        servelib.wait_until("the broken records counted", lambda: srv.metrics().value("orderpulse_records_read_total") >= 200, 20)
+        late = b"".join(servelib.record(f"c{i}", now + 2000 + i) if i % 5 > 2 else servelib.record(f"l{i}", now - 120_000)
+                        for i in range(100))
+        servelib.send_connection(srv.ingest, late)
+        servelib.wait_until("rejected_share and late_share on the feed", lambda: {m[2].get("rule") for m in list(feed.messages)
+                            if m[1] == "alert" and m[2].get("state") == "firing"} >= {"rejected_share", "late_share"}, 20)
+        feed.stop()
+        # Read while the server runs (and the input is idle): written when they fire.
+        health = read_alerts(srv.out_dir / "health_alerts.jsonl")
+    for rule in ("rejected_share", "late_share"):
+        fired = [a for a in health if a["rule"] == rule and a["state"] == "firing"]
+        if chk.expect(len(fired) == 1, f"{rule}: expected one firing record in health_alerts.jsonl, got {len(fired)}"):
+            chk.eq(float(fired[0]["values"]["max"]), 0.2, f"{rule}: the bound in its values")
+            chk.expect(float(fired[0]["values"]["share"]) > 0.2 and "wall_time" in fired[0], f"{rule}: share/wall_time {fired[0]}")
+    chk.eq(read_alerts(srv.out_dir / "alerts.jsonl") if (srv.out_dir / "alerts.jsonl").exists() else [], [],
+           "health alerts in alerts.jsonl")
+    chk.done()
+
+
 def test_scenario_usage_errors_and_live_pacing(ctx):
     chk = Check()
     d = ctx.dir("usage")
@@ -287,5 +325,5 @@ def test_scenario_usage_errors_and_live_pacing(ctx):
 
 if __name__ == "__main__":
     servelib.run_cases(__doc__.splitlines()[0], [test_batch_and_stream_agree, test_kill_and_restart_repeats_nothing,
-                                                 test_feed_and_metrics, test_simulator_scenarios,
+                                                 test_feed_and_metrics, test_simulator_scenarios, test_health_rules_on_a_live_server,
                                                  test_scenario_usage_errors_and_live_pacing])

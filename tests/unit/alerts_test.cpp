@@ -208,6 +208,33 @@ TEST(Alerts, HealthRulesByTheInjectedClock) {
   EXPECT_NE(out.alerts[2].find(R"("rule":"batch_slow","severity":"warning","state":"resolved")"), std::string::npos) << out.alerts[2];
 }
 
+TEST(Alerts, ShareLagAndCheckpointRulesFireAboveTheirBoundsOnly) {
+  const Config c = Config::parse_json(R"({"alerts":{"watermark_lag":{"enabled":false},
+      "late_share":{"max":0.2,"min_records":100},"rejected_share":{"max":0.1,"min_records":100},
+      "kafka_lag":{"max":1000},"checkpoint_age":{"max":"1m"}}})", "t");
+  Engine engine(c, nullptr);
+  Collected out;
+  engine.add_sink(out);
+  auto inputs = [](std::uint64_t records, std::uint64_t late, std::uint64_t rejected, std::int64_t lag, double age) {
+    return HealthInputs{0.01, 1.0, records, late, rejected, std::nullopt, lag, age};
+  };
+  // Controls: at the bounds, and far above them in a batch too small to judge.
+  engine.report_health(inputs(100, 20, 10, 1000, 60.0), 1'000);
+  engine.report_health(inputs(99, 99, 99, 1000, 60.0), 2'000);
+  EXPECT_TRUE(out.alerts.empty()) << out.alerts.front();
+  engine.report_health(inputs(100, 21, 11, 1001, 60.5), 3'000);
+  ASSERT_EQ(out.alerts.size(), 4u);
+  for (const char* rule : {"late_share", "rejected_share", "kafka_lag", "checkpoint_age"})
+    EXPECT_EQ(with(out.alerts, rule).size(), 1u) << rule;
+  // Still above: nothing new. Between 80% and 100% of the bound: still firing (hysteresis).
+  engine.report_health(inputs(100, 30, 30, 5000, 90.0), 4'000);
+  engine.report_health(inputs(100, 17, 9, 900, 50.0), 5'000);
+  EXPECT_EQ(out.alerts.size(), 4u);
+  engine.report_health(inputs(100, 15, 7, 700, 40.0), 6'000);
+  ASSERT_EQ(out.alerts.size(), 8u);
+  for (std::size_t i = 4; i < 8; ++i) EXPECT_NE(out.alerts[i].find(R"("state":"resolved")"), std::string::npos) << out.alerts[i];
+}
+
 TEST(Alerts, ConfigRejectsUnknownKeysByName) {
   EXPECT_THROW(Config::parse_json(R"({"alerts":{"low_stock":{}}})", "c.json"), ConfigError);
   try {
