@@ -1,15 +1,20 @@
 #include "orderpulse/operators/admission.h"
 
+#include "orderpulse/common/prefetch.h"
+
 namespace orderpulse {
 
 void Admission::on_batch(EventBatch& batch, Collector&) {
   auto& events = batch.events();
   // The dedup table is far larger than the caches: prefetch the slot of the record a few places
-  // ahead (its hash came from the parse thread) so its cache miss overlaps with this one's work.
+  // ahead (its hash came from the parse thread) so its cache miss overlaps with this one's work,
+  // and its order id, which the parse thread wrote and a new key is copied from.
   constexpr std::size_t kAhead = 8;
   for (std::size_t i = 0; i < events.size(); ++i) {
-    if (i + kAhead < events.size() && events[i + kAhead].status == EventStatus::accepted && events[i + kAhead].kind == EventKind::order)
+    if (i + kAhead < events.size() && events[i + kAhead].status == EventStatus::accepted && events[i + kAhead].kind == EventKind::order) {
       dedup_.prefetch(events[i + kAhead].dedup_hash);
+      prefetch_read(events[i + kAhead].order_id.data());
+    }
     Event& e = events[i];
     if (e.status != EventStatus::accepted) continue;
     const std::uint32_t source = batch.record(e.record).origin->source_id;

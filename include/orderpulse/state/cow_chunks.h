@@ -13,6 +13,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "orderpulse/common/prefetch.h"
+
 namespace orderpulse {
 
 template <typename T, unsigned kChunkBits = 12>
@@ -36,17 +38,7 @@ class CowChunks {
 
   std::size_t size() const { return size_; }
   const T& operator[](std::size_t i) const { return chunks_[i >> kChunkBits][i & kChunkMask]; }
-  // GCC 12 at -O1 and above emits no instruction at all for __builtin_prefetch of an address loaded
-  // from this chunk table when a caller prefetches from two tables in a row (as the dedup set does):
-  // batch mode lost 40% to the cache misses. An asm statement it cannot drop.
-  void prefetch(std::size_t i) const {
-    const T* p = chunks_[i >> kChunkBits].get() + (i & kChunkMask);
-#if defined(__x86_64__)
-    asm volatile("prefetcht0 %0" : : "m"(*reinterpret_cast<const char*>(p)));
-#else
-    __builtin_prefetch(p);
-#endif
-  }
+  void prefetch(std::size_t i) const { prefetch_read(chunks_[i >> kChunkBits].get() + (i & kChunkMask)); }
 
   // For writing: copies the chunk first when a checkpoint still holds it.
   T& mut(std::size_t i) {
