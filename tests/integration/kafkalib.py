@@ -127,21 +127,11 @@ class MockBroker:
 
     def stop(self, sig=signal.SIGTERM, timeout=5.0):
         """Sends sig, waits up to timeout s; returns the exit code (Failures when it hangs)."""
-        self.proc.send_signal(sig)
-        try:
-            self.returncode = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise Failures([f"kafka-mock-broker did not exit within {timeout}s of {signal.Signals(sig).name}"]) from None
+        self.returncode = servelib.stop_process(self.proc, sig, timeout, lambda: "kafka-mock-broker")
         return self.returncode
 
     def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
+        servelib.kill_process(self.proc)
 
     # ---- control channel
     def _read_line(self, timeout, what):

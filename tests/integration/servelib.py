@@ -11,12 +11,10 @@
 Standard library plus Debian's python3-websockets; everything bounded in time.
 """
 
-import argparse
 import asyncio
 import collections
 import ctypes
 import json
-import os
 import re
 import resource
 import signal
@@ -25,7 +23,6 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 from decimal import Decimal
 from pathlib import Path
 
@@ -132,6 +129,27 @@ LISTEN_RE = {
 }
 
 
+def kill_process(proc):
+    """SIGKILL unless it has exited; waits for it (bounded)."""
+    if proc and proc.poll() is None:
+        proc.kill()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def stop_process(proc, sig, timeout, describe):
+    """Sends sig and waits up to timeout s for the exit code; on a hang kills the process and raises
+    Failures naming describe() (called only then)."""
+    proc.send_signal(sig)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_process(proc)
+        raise Failures([f"{describe()} did not exit within {timeout}s of {signal.Signals(sig).name}"]) from None
+
+
 class Server(oplib.OutputFiles):
     """`orderpulse serve` in a directory of its own. Use as a context manager (always killed)."""
 
@@ -196,24 +214,14 @@ class Server(oplib.OutputFiles):
         return False
 
     def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
+        kill_process(self.proc)
 
     def stop(self, sig=signal.SIGTERM, timeout=5.0):
         """Sends sig and waits up to timeout s. Returns (exit code, seconds); kills it and raises
         Failures when it does not exit in time."""
         t0 = time.monotonic()
-        self.proc.send_signal(sig)
-        try:
-            self.returncode = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise Failures([f"server did not exit within {timeout}s of {signal.Signals(sig).name} "
-                            f"(`{self.cmdline()}`); stderr {self.stderr_text()[-800:]!r}"]) from None
+        self.returncode = stop_process(self.proc, sig, timeout, lambda: f"server (`{self.cmdline()}`; stderr "
+                                                                        f"{self.stderr_text()[-800:]!r})")
         return self.returncode, time.monotonic() - t0
 
     def run_to_exit(self, timeout=60):

@@ -16,7 +16,6 @@
 
 import json
 import random
-import shutil
 import signal
 import time
 from decimal import Decimal
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import oplib
 import servelib
-from oplib import Check, Failures
+from oplib import Check
 
 T0 = oplib.parse_time_text("2024-06-01T10:00:00Z")
 MIN = 60_000
