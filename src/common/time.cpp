@@ -1,6 +1,7 @@
 #include "orderpulse/common/time.h"
 
 #include <charconv>
+#include <cstring>
 
 namespace orderpulse {
 namespace {
@@ -101,32 +102,64 @@ std::optional<TimestampMs> make_timestamp(int year, int month, int day, int hour
 
 namespace {
 
+// The date of the last canonical timestamp read on this thread and its first millisecond: records
+// arrive roughly in time order, so the next timestamp nearly always falls on the same day, and the
+// calendar checks and day count are then skipped. Keyed by the raw "YYYY-MM-DD" bytes; only valid
+// dates are kept. Per thread because the parse stage and the engine may both parse.
+struct DateMemo {
+  std::uint64_t ymd_lo = 0;  // "YYYY-MM-"
+  std::uint16_t ymd_hi = 0;  // "DD"
+  bool valid = false;
+  TimestampMs day_start = 0;
+};
+thread_local DateMemo date_memo;
+
+enum class Canonical : std::uint8_t { no, invalid, valid };
+
 // "YYYY-MM-DDTHH:MM:SS[.fff]Z", the form nearly every producer writes, read at fixed positions.
-// Returns false when the text is not exactly that form (the general parser then decides).
-bool parse_canonical(std::string_view s, std::optional<TimestampMs>& out) {
+// `no` when the text is not exactly that form (the general parser then decides); `out` is set
+// when valid.
+Canonical parse_canonical(std::string_view s, TimestampMs& out) {
   if ((s.size() != 20 && s.size() != 24) || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
       s[16] != ':' || s.back() != 'Z')
-    return false;
+    return Canonical::no;
   auto d = [&s](std::size_t i) { return static_cast<unsigned>(s[i] - '0'); };
   static constexpr std::size_t kDigits[] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18};
   for (std::size_t i : kDigits)
-    if (d(i) > 9) return false;
+    if (d(i) > 9) return Canonical::no;
   int ms = 0;
   if (s.size() == 24) {
-    if (s[19] != '.' || d(20) > 9 || d(21) > 9 || d(22) > 9) return false;
+    if (s[19] != '.' || d(20) > 9 || d(21) > 9 || d(22) > 9) return Canonical::no;
     ms = static_cast<int>(d(20) * 100 + d(21) * 10 + d(22));
   }
-  out = make_timestamp(static_cast<int>(d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3)), static_cast<int>(d(5) * 10 + d(6)),
-                       static_cast<int>(d(8) * 10 + d(9)), static_cast<int>(d(11) * 10 + d(12)),
-                       static_cast<int>(d(14) * 10 + d(15)), static_cast<int>(d(17) * 10 + d(18)), ms);
-  return true;
+  const int hour = static_cast<int>(d(11) * 10 + d(12));
+  const int minute = static_cast<int>(d(14) * 10 + d(15));
+  const int second = static_cast<int>(d(17) * 10 + d(18));
+  DateMemo& memo = date_memo;
+  std::uint64_t ymd_lo;
+  std::uint16_t ymd_hi;
+  std::memcpy(&ymd_lo, s.data(), sizeof ymd_lo);
+  std::memcpy(&ymd_hi, s.data() + 8, sizeof ymd_hi);
+  if (!memo.valid || memo.ymd_lo != ymd_lo || memo.ymd_hi != ymd_hi) {
+    // Midnight through make_timestamp, so a date is valid exactly when it says so.
+    const auto day_start = make_timestamp(static_cast<int>(d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3)),
+                                          static_cast<int>(d(5) * 10 + d(6)), static_cast<int>(d(8) * 10 + d(9)), 0, 0, 0, 0);
+    if (!day_start) return Canonical::invalid;
+    memo = {ymd_lo, ymd_hi, true, *day_start};
+  }
+  // The remaining checks of make_timestamp: the fields are digits, so never negative, and the
+  // milliseconds have three digits at most.
+  if (hour > 23 || minute > 59 || second > 59) return Canonical::invalid;
+  out = memo.day_start + ((hour * 60LL + minute) * 60LL + second) * 1000LL + ms;
+  return Canonical::valid;
 }
 
 }  // namespace
 
-std::optional<TimestampMs> parse_timestamp(std::string_view text) {
-  std::optional<TimestampMs> fast;
-  if (parse_canonical(text, fast)) return fast;
+namespace {
+
+// Every form parse_timestamp accepts. Out of line: the canonical form is the hot path.
+[[gnu::noinline]] std::optional<TimestampMs> parse_timestamp_general(std::string_view text) {
   std::string_view s = trim(text);
   if (s.empty()) return std::nullopt;
   bool all_digits = true;
@@ -166,6 +199,26 @@ std::optional<TimestampMs> parse_timestamp(std::string_view text) {
   if (!local) return std::nullopt;
   TimestampMs t = *local - offset_min * 60'000;
   if (t < 0) return std::nullopt;
+  return t;
+}
+
+}  // namespace
+
+bool parse_timestamp(std::string_view text, TimestampMs& out) {
+  switch (parse_canonical(text, out)) {
+    case Canonical::valid: return true;
+    case Canonical::invalid: return false;
+    case Canonical::no: break;
+  }
+  const std::optional<TimestampMs> general = parse_timestamp_general(text);
+  if (!general) return false;
+  out = *general;
+  return true;
+}
+
+std::optional<TimestampMs> parse_timestamp(std::string_view text) {
+  TimestampMs t = 0;
+  if (!parse_timestamp(text, t)) return std::nullopt;
   return t;
 }
 

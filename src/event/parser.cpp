@@ -77,9 +77,7 @@ DropReason build_restock(const RawFields& f, Event& e) {
   if (is_missing(time)) return DropReason::missing_event_time;
   if (time.kind != ValueKind::number && time.kind != ValueKind::string && time.kind != ValueKind::text)
     return DropReason::bad_timestamp;
-  auto t = parse_timestamp(time.text);
-  if (!t) return DropReason::bad_timestamp;
-  e.event_time = *t;
+  if (!parse_timestamp(time.text, e.event_time)) return DropReason::bad_timestamp;
   e.hash_keys();
   return DropReason::none;
 }
@@ -109,16 +107,14 @@ DropReason build_event(const RawFields& f, Event& e) {
   if (is_missing(price)) return DropReason::missing_unit_price;
   if (price.kind != ValueKind::number && price.kind != ValueKind::string && price.kind != ValueKind::text)
     return DropReason::bad_unit_price;
-  auto cents = parse_decimal_cents(trim_ws(price.text));
-  if (!cents || *cents < 0) return DropReason::bad_unit_price;
-  e.unit_price = *cents;
+  Cents cents = 0;
+  if (!parse_decimal_cents(trim_ws(price.text), cents) || cents < 0) return DropReason::bad_unit_price;
+  e.unit_price = cents;
   const RawValue& time = at(Field::event_time);
   if (is_missing(time)) return DropReason::missing_event_time;
   if (time.kind != ValueKind::number && time.kind != ValueKind::string && time.kind != ValueKind::text)
     return DropReason::bad_timestamp;
-  auto t = parse_timestamp(time.text);
-  if (!t) return DropReason::bad_timestamp;
-  e.event_time = *t;
+  if (!parse_timestamp(time.text, e.event_time)) return DropReason::bad_timestamp;
   e.hash_keys();
   return DropReason::none;
 }
