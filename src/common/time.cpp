@@ -102,55 +102,55 @@ std::optional<TimestampMs> make_timestamp(int year, int month, int day, int hour
 
 namespace {
 
-// The date of the last canonical timestamp read on this thread and its first millisecond: records
-// arrive roughly in time order, so the next timestamp nearly always falls on the same day, and the
-// calendar checks and day count are then skipped. Keyed by the raw "YYYY-MM-DD" bytes; only valid
-// dates are kept. Per thread because the parse stage and the engine may both parse.
-struct DateMemo {
-  std::uint64_t ymd_lo = 0;  // "YYYY-MM-"
-  std::uint16_t ymd_hi = 0;  // "DD"
+// The minute of the last canonical timestamp read on this thread and its first millisecond:
+// records arrive roughly in time order, so the next timestamp nearly always falls in the same
+// minute, and the checks and arithmetic of its first 16 bytes are then skipped. Keyed by the raw
+// "YYYY-MM-DDTHH:MM" bytes; only a valid minute is kept. Per thread because the parse stage and
+// the engine may both parse.
+struct MinuteMemo {
+  std::uint64_t lo = 0;  // "YYYY-MM-"
+  std::uint64_t hi = 0;  // "DDTHH:MM"
   bool valid = false;
-  TimestampMs day_start = 0;
+  TimestampMs minute_start = 0;
 };
-thread_local DateMemo date_memo;
+thread_local MinuteMemo minute_memo;
 
 enum class Canonical : std::uint8_t { no, invalid, valid };
 
 // "YYYY-MM-DDTHH:MM:SS[.fff]Z", the form nearly every producer writes, read at fixed positions.
 // `no` when the text is not exactly that form (the general parser then decides); `out` is set
-// when valid.
+// when valid. Every `no` check comes before any `invalid` answer, as the form decides first.
 Canonical parse_canonical(std::string_view s, TimestampMs& out) {
-  if ((s.size() != 20 && s.size() != 24) || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
-      s[16] != ':' || s.back() != 'Z')
-    return Canonical::no;
+  if ((s.size() != 20 && s.size() != 24) || s[16] != ':' || s.back() != 'Z') return Canonical::no;
   auto d = [&s](std::size_t i) { return static_cast<unsigned>(s[i] - '0'); };
-  static constexpr std::size_t kDigits[] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18};
-  for (std::size_t i : kDigits)
-    if (d(i) > 9) return Canonical::no;
+  if (d(17) > 9 || d(18) > 9) return Canonical::no;
   int ms = 0;
   if (s.size() == 24) {
     if (s[19] != '.' || d(20) > 9 || d(21) > 9 || d(22) > 9) return Canonical::no;
     ms = static_cast<int>(d(20) * 100 + d(21) * 10 + d(22));
   }
-  const int hour = static_cast<int>(d(11) * 10 + d(12));
-  const int minute = static_cast<int>(d(14) * 10 + d(15));
   const int second = static_cast<int>(d(17) * 10 + d(18));
-  DateMemo& memo = date_memo;
-  std::uint64_t ymd_lo;
-  std::uint16_t ymd_hi;
-  std::memcpy(&ymd_lo, s.data(), sizeof ymd_lo);
-  std::memcpy(&ymd_hi, s.data() + 8, sizeof ymd_hi);
-  if (!memo.valid || memo.ymd_lo != ymd_lo || memo.ymd_hi != ymd_hi) {
-    // Midnight through make_timestamp, so a date is valid exactly when it says so.
-    const auto day_start = make_timestamp(static_cast<int>(d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3)),
-                                          static_cast<int>(d(5) * 10 + d(6)), static_cast<int>(d(8) * 10 + d(9)), 0, 0, 0, 0);
-    if (!day_start) return Canonical::invalid;
-    memo = {ymd_lo, ymd_hi, true, *day_start};
+  MinuteMemo& memo = minute_memo;
+  std::uint64_t lo;
+  std::uint64_t hi;
+  std::memcpy(&lo, s.data(), sizeof lo);
+  std::memcpy(&hi, s.data() + 8, sizeof hi);
+  if (!memo.valid || memo.lo != lo || memo.hi != hi) {
+    // Equal bytes passed these checks before; new ones are checked here.
+    if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':') return Canonical::no;
+    static constexpr std::size_t kDigits[] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15};
+    for (std::size_t i : kDigits)
+      if (d(i) > 9) return Canonical::no;
+    // Through make_timestamp, so a minute is valid exactly when it says so.
+    const auto start = make_timestamp(static_cast<int>(d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3)),
+                                      static_cast<int>(d(5) * 10 + d(6)), static_cast<int>(d(8) * 10 + d(9)),
+                                      static_cast<int>(d(11) * 10 + d(12)), static_cast<int>(d(14) * 10 + d(15)), 0, 0);
+    if (!start) return Canonical::invalid;
+    memo = {lo, hi, true, *start};
   }
-  // The remaining checks of make_timestamp: the fields are digits, so never negative, and the
-  // milliseconds have three digits at most.
-  if (hour > 23 || minute > 59 || second > 59) return Canonical::invalid;
-  out = memo.day_start + ((hour * 60LL + minute) * 60LL + second) * 1000LL + ms;
+  // The last check of make_timestamp: the digits are never negative, the milliseconds at most 999.
+  if (second > 59) return Canonical::invalid;
+  out = memo.minute_start + second * 1000LL + ms;
   return Canonical::valid;
 }
 

@@ -43,9 +43,10 @@ TEST(Timestamp, RejectedForms) {
   }
 }
 
-// The canonical form remembers the last valid date on the thread; each result must still be what
-// the calendar says, whatever date came before (valid, invalid, same day with a bad clock).
-TEST(Timestamp, CanonicalDateMemoNeverLeaks) {
+// The canonical form remembers the last valid minute on the thread; each result must still be what
+// the calendar says, whatever came before (valid, invalid, same minute with bad seconds, the same
+// first 16 bytes in another form).
+TEST(Timestamp, CanonicalMinuteMemoNeverLeaks) {
   struct Case {
     const char* text;
     std::optional<TimestampMs> want;
@@ -66,6 +67,20 @@ TEST(Timestamp, CanonicalDateMemoNeverLeaks) {
       {"1969-12-31T23:59:59Z", std::nullopt},
       {"2017-10-0xT10:56:00Z", std::nullopt},
       {"2017-10-02T10:56:00Z", kT},
+      {"2017-10-02T10:56:59.999Z", kT + 59'999},
+      {"2017-10-02T10:56:60Z", std::nullopt},
+      {"2017-10-02T10:56:6xZ", std::nullopt},
+      {"2017-10-02T10:56x00Z", std::nullopt},
+      {"2017-10-02T10:56:00.5Z", kT + 500},
+      {"2017-10-02T10:56:00.12Z", kT + 120},
+      {"2017-10-02T10:56:00,123Z", kT + 123},
+      {"2017-10-02T10:56:00.123+00:00", kT + 123},
+      {"2017-10-02T10:56:01Z", kT + 1000},
+      {"2017-10-02T10:57:01Z", kT + 61'000},
+      {"2017-10-02T10:56:01Z", kT + 1000},
+      {"2017-10-02 10:56:01Z", kT + 1000},
+      {"2017-10-02t10:56:01Z", kT + 1000},
+      {"2017-10-02T10:56:01Z", kT + 1000},
   };
   for (int round = 0; round < 2; ++round) {
     for (const auto& c : cases) {
