@@ -129,6 +129,9 @@ std::vector<std::string> window_faults(const std::string& good) {
       "   ",
       "",
       good + std::string(1, '\0'),
+      "\xEF\xBB\xBF" + good,
+      R"({"order\u005fid":"o1","customer_id":"c","product_id":"p","unit_price":1,"event_time":1})",
+      good.substr(0, good.size() - 3) + "\xC3",
       body + R"(,"pad":")" + std::string(RecordParser::kWindowBytes, 'x') + "\"}",
   };
 }
