@@ -61,8 +61,8 @@ struct CsvSchema {
 
 class RecordParser {
  public:
-  // A window is one stage 1 batch, so simdjson would never use its stage 1 thread; turning it off
-  // keeps a window whose last document is cut short from starting one for the rest.
+  // A window is one stage 1 batch (never longer than kWindowBytes), so simdjson's stage 1 thread
+  // has nothing to do; off, it can never be started behind the caller's back.
   RecordParser() { json_.threaded = false; }
 
   // Parses every record of a sealed batch into batch.events(), one Event per record in order.
