@@ -154,10 +154,6 @@ Canonical parse_canonical(std::string_view s, TimestampMs& out) {
   return Canonical::valid;
 }
 
-}  // namespace
-
-namespace {
-
 // Every form parse_timestamp accepts. Out of line: the canonical form is the hot path.
 [[gnu::noinline]] std::optional<TimestampMs> parse_timestamp_general(std::string_view text) {
   std::string_view s = trim(text);
