@@ -2,26 +2,11 @@
 
 namespace orderpulse {
 
-std::optional<Cents> parse_decimal_cents(std::string_view s) {
-  // Fast path for plain prices: up to 10 integer digits (within kMaxAbsCents) and at most two decimals, no rounding.
-  if (!s.empty() && s.size() <= 15) {
-    std::size_t i = 0;
-    std::int64_t whole = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') whole = whole * 10 + (s[i++] - '0');
-    if (i > 0 && i <= 10) {
-      if (i == s.size()) return whole * 100;
-      if (s[i] == '.' && s.size() - i <= 3) {
-        std::int64_t frac = 0;
-        std::size_t digits = 0;
-        for (std::size_t j = i + 1; j < s.size() && s[j] >= '0' && s[j] <= '9'; ++j, ++digits) frac = frac * 10 + (s[j] - '0');
-        if (i + 1 + digits == s.size()) {
-          if (digits == 1) frac *= 10;
-          if (digits == 0) frac = 0;
-          return whole * 100 + frac;
-        }
-      }
-    }
-  }
+namespace {
+
+// Every form parse_decimal_cents accepts, rounding included. Out of line so the plain-price path
+// returns in registers (see parse_decimal_cents(text, out)).
+[[gnu::noinline]] std::optional<Cents> parse_decimal_general(std::string_view s) {
   std::size_t pos = 0;
   bool negative = false;
   if (pos < s.size() && (s[pos] == '-' || s[pos] == '+')) negative = s[pos++] == '-';
@@ -100,6 +85,44 @@ std::optional<Cents> parse_decimal_cents(std::string_view s) {
   if (first_dropped > 5 || (first_dropped == 5 && (rest_nonzero || whole % 2 == 1))) ++whole;
   if (whole > kMaxAbsCents) return std::nullopt;
   return negative ? -whole : whole;
+}
+
+}  // namespace
+
+bool parse_decimal_cents(std::string_view s, Cents& out) {
+  // Fast path for plain prices: up to 10 integer digits (within kMaxAbsCents) and at most two decimals, no rounding.
+  if (!s.empty() && s.size() <= 15) {
+    std::size_t i = 0;
+    std::int64_t whole = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') whole = whole * 10 + (s[i++] - '0');
+    if (i > 0 && i <= 10) {
+      if (i == s.size()) {
+        out = whole * 100;
+        return true;
+      }
+      if (s[i] == '.' && s.size() - i <= 3) {
+        std::int64_t frac = 0;
+        std::size_t digits = 0;
+        for (std::size_t j = i + 1; j < s.size() && s[j] >= '0' && s[j] <= '9'; ++j, ++digits) frac = frac * 10 + (s[j] - '0');
+        if (i + 1 + digits == s.size()) {
+          if (digits == 1) frac *= 10;
+          if (digits == 0) frac = 0;
+          out = whole * 100 + frac;
+          return true;
+        }
+      }
+    }
+  }
+  const std::optional<Cents> general = parse_decimal_general(s);
+  if (!general) return false;
+  out = *general;
+  return true;
+}
+
+std::optional<Cents> parse_decimal_cents(std::string_view s) {
+  Cents cents = 0;
+  if (!parse_decimal_cents(s, cents)) return std::nullopt;
+  return cents;
 }
 
 void append_cents(std::string& out, Cents cents) {

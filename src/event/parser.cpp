@@ -1,6 +1,8 @@
 #include "orderpulse/event/parser.h"
 
+#include <bit>
 #include <charconv>
+#include <cstring>
 
 #include "orderpulse/event/csv.h"
 
@@ -75,9 +77,7 @@ DropReason build_restock(const RawFields& f, Event& e) {
   if (is_missing(time)) return DropReason::missing_event_time;
   if (time.kind != ValueKind::number && time.kind != ValueKind::string && time.kind != ValueKind::text)
     return DropReason::bad_timestamp;
-  auto t = parse_timestamp(time.text);
-  if (!t) return DropReason::bad_timestamp;
-  e.event_time = *t;
+  if (!parse_timestamp(time.text, e.event_time)) return DropReason::bad_timestamp;
   e.hash_keys();
   return DropReason::none;
 }
@@ -107,16 +107,14 @@ DropReason build_event(const RawFields& f, Event& e) {
   if (is_missing(price)) return DropReason::missing_unit_price;
   if (price.kind != ValueKind::number && price.kind != ValueKind::string && price.kind != ValueKind::text)
     return DropReason::bad_unit_price;
-  auto cents = parse_decimal_cents(trim_ws(price.text));
-  if (!cents || *cents < 0) return DropReason::bad_unit_price;
-  e.unit_price = *cents;
+  Cents cents = 0;
+  if (!parse_decimal_cents(trim_ws(price.text), cents) || cents < 0) return DropReason::bad_unit_price;
+  e.unit_price = cents;
   const RawValue& time = at(Field::event_time);
   if (is_missing(time)) return DropReason::missing_event_time;
   if (time.kind != ValueKind::number && time.kind != ValueKind::string && time.kind != ValueKind::text)
     return DropReason::bad_timestamp;
-  auto t = parse_timestamp(time.text);
-  if (!t) return DropReason::bad_timestamp;
-  e.event_time = *t;
+  if (!parse_timestamp(time.text, e.event_time)) return DropReason::bad_timestamp;
   e.hash_keys();
   return DropReason::none;
 }
@@ -132,14 +130,35 @@ CsvSchema CsvSchema::from_header(const std::vector<std::string_view>& header) {
   return s;
 }
 
-DropReason RecordParser::parse_json(std::string_view text, std::size_t capacity, EventBatch& batch,
-                                    RawFields& out) {
+namespace {
+
+// True when the n bytes at p hold a backslash. Reads whole 8-byte words, up to 7 bytes past the
+// end: the text is a JSON string inside simdjson's padded input, so they are readable. Word-wise
+// because ids are short: a call to memchr costs more, and a byte loop was a tenth of parsing.
+bool has_backslash(const char* p, std::size_t n) {
+  static_assert(std::endian::native == std::endian::little, "the tail mask assumes little-endian words");
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+  constexpr std::uint64_t kBackslashes = kOnes * static_cast<unsigned char>('\\');
+  // A byte of w ^ kBackslashes is zero where a backslash is; (x - ones) & ~x & highs flags the
+  // lowest zero byte exactly, and can flag bytes above it only when a real zero lies below.
+  auto zero_bytes = [](std::uint64_t x) { return (x - kOnes) & ~x & kHighs; };
+  for (; n >= 8; p += 8, n -= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    if (zero_bytes(w ^ kBackslashes)) return true;
+  }
+  if (n == 0) return false;
+  std::uint64_t w;
+  std::memcpy(&w, p, 8);
+  // Little-endian: the first n bytes are the low ones; flags above them are beyond the text.
+  return (zero_bytes(w ^ kBackslashes) & ((std::uint64_t{1} << (8 * n)) - 1)) != 0;
+}
+
+// Reads the known fields of a JSON object into `out` (which starts all absent). Strings without
+// escapes point into the batch arena; escaped ones are unescaped into the batch.
+DropReason read_fields(simdjson::ondemand::object& obj, EventBatch& batch, RawFields& out) {
   using namespace simdjson;
-  out.fill(RawValue{});
-  ondemand::document doc;
-  if (json_.iterate(padded_string_view(text.data(), text.size(), capacity)).get(doc)) return DropReason::malformed_json;
-  ondemand::object obj;
-  if (doc.get_object().get(obj)) return DropReason::malformed_json;
   for (auto field_result : obj) {
     ondemand::field field;
     if (std::move(field_result).get(field)) return DropReason::malformed_json;
@@ -168,10 +187,7 @@ DropReason RecordParser::parse_json(std::string_view text, std::size_t capacity,
       case ondemand::json_type::string: {
         std::string_view token = trim_ws(value.raw_json_token());
         std::string_view inner = token.size() >= 2 ? token.substr(1, token.size() - 2) : std::string_view{};
-        // Ids are short: a plain loop beats a call to memchr here.
-        bool escaped = false;
-        for (char c : inner) escaped |= c == '\\';
-        if (!escaped) {
+        if (!has_backslash(inner.data(), inner.size())) {
           rv = {ValueKind::string, inner};  // points into the batch arena: no copy
         } else {
           std::string_view unescaped;
@@ -191,6 +207,31 @@ DropReason RecordParser::parse_json(std::string_view text, std::size_t capacity,
         break;
     }
   }
+  return DropReason::none;
+}
+
+bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Offset in the arena of the record's first non-whitespace byte (JSON whitespace, as simdjson
+// sees it), or npos for a record of whitespace only.
+std::size_t first_token(const EventBatch& batch, const RawRecord& r) {
+  const std::string_view text = batch.text(r);
+  for (std::size_t i = 0; i < text.size(); ++i)
+    if (!is_json_space(text[i])) return r.offset + i;
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+DropReason RecordParser::parse_json(std::string_view text, std::size_t capacity, EventBatch& batch,
+                                    RawFields& out) {
+  using namespace simdjson;
+  out.fill(RawValue{});
+  ondemand::document doc;
+  if (json_.iterate(padded_string_view(text.data(), text.size(), capacity)).get(doc)) return DropReason::malformed_json;
+  ondemand::object obj;
+  if (doc.get_object().get(obj)) return DropReason::malformed_json;
+  if (DropReason r = read_fields(obj, batch, out); r != DropReason::none) return r;
   // Anything after the closing brace (a second object, garbage) makes the line malformed.
   const char* rest = nullptr;
   if (!doc.current_location().get(rest)) return DropReason::malformed_json;
@@ -213,27 +254,117 @@ DropReason RecordParser::parse_csv(std::string_view text, const CsvSchema& schem
   return DropReason::none;
 }
 
-void RecordParser::parse(EventBatch& batch) {
+void RecordParser::parse_one(EventBatch& batch, std::size_t i, RawFields& fields) {
+  const RawRecord& rec = batch.record(i);
+  Event& e = batch.events()[i];
+  e.record = static_cast<std::uint32_t>(i);
+  DropReason reason;
+  if (rec.flag == RecordFlag::too_long) {
+    reason = DropReason::line_too_long;
+  } else if (rec.flag == RecordFlag::truncated) {
+    reason = DropReason::truncated;
+  } else if (rec.format.csv) {
+    reason = parse_csv(batch.text(rec), *rec.format.csv, batch, fields);
+  } else {
+    reason = parse_json(batch.text(rec), batch.capacity(rec), batch, fields);
+  }
+  if (reason == DropReason::none) reason = build_event(fields, e);
+  e.reason = reason;
+  e.status = reason == DropReason::none ? EventStatus::accepted : EventStatus::rejected;
+}
+
+// Why a window gives each line the same parse as parsing it alone: simdjson's stage 1 classifies
+// each byte from what precedes it, so a line tokenizes as it would alone when the window is outside
+// any string where the line starts. The window starts so. Document k+1 starting exactly at line
+// k+1's first non-blank byte shows that line k's tokens all belong to document k (only blanks lie
+// between them), that the window is outside a string at line k+1 (inside one, that byte would be
+// string content or a closing quote, never a token start), and that nothing follows line k's
+// object on its line. Document k is then line k's complete token sequence, read by the same
+// On-Demand code as alone. Anything else (a stage 1 error anywhere in the window, a line that is
+// not an object, a document that starts elsewhere) stops the window at the first line not vouched
+// for; that line is parsed alone. The last line of a window (the sentinel) is only used to vouch
+// for the one before it: in stream mode simdjson quietly drops an incomplete last document.
+std::size_t RecordParser::parse_json_window(EventBatch& batch, std::size_t first, std::size_t sentinel) {
+  using namespace simdjson;
+  const RawRecord& head = batch.record(first);
+  const RawRecord& tail = batch.record(sentinel);
+  // The first document's index reads 0 whatever blanks precede it, so a first line that is all
+  // blanks would pass for its successor's document: leave that line to the plain parse.
+  if (first_token(batch, head) == std::string_view::npos) return 0;
+  ondemand::document_stream stream;
+  if (json_.iterate_many(batch.text(head).data(), tail.offset + tail.length - head.offset, kWindowBytes).get(stream))
+    return 0;
   auto& events = batch.events();
-  events.resize(batch.size());
   RawFields fields;
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    const RawRecord& rec = batch.record(i);
-    Event& e = events[i];
-    e.record = static_cast<std::uint32_t>(i);
-    DropReason reason;
-    if (rec.flag == RecordFlag::too_long) {
-      reason = DropReason::line_too_long;
-    } else if (rec.flag == RecordFlag::truncated) {
-      reason = DropReason::truncated;
-    } else if (rec.format.csv) {
-      reason = parse_csv(batch.text(rec), *rec.format.csv, batch, fields);
-    } else {
-      reason = parse_json(batch.text(rec), batch.capacity(rec), batch, fields);
+  std::size_t next = first;  // the line the next document must belong to
+  std::size_t vouched = first;  // lines [first, vouched) have their events set
+  for (auto it = stream.begin(); it != stream.end(); ++it) {
+    if (it.error()) break;
+    if (next > first && head.offset + it.current_index() != first_token(batch, batch.record(next))) break;
+    if (next > first) {
+      // Line next-1 is vouched for: its fields can become an event.
+      Event& e = events[next - 1];
+      e.record = static_cast<std::uint32_t>(next - 1);
+      const DropReason reason = build_event(fields, e);
+      e.reason = reason;
+      e.status = reason == DropReason::none ? EventStatus::accepted : EventStatus::rejected;
+      vouched = next;
     }
-    if (reason == DropReason::none) reason = build_event(fields, e);
-    e.reason = reason;
-    e.status = reason == DropReason::none ? EventStatus::accepted : EventStatus::rejected;
+    if (next == sentinel) break;
+    ondemand::document_reference doc;
+    if ((*it).get(doc)) break;
+    ondemand::object obj;
+    if (doc.get_object().get(obj)) break;
+    fields.fill(RawValue{});
+    if (read_fields(obj, batch, fields) != DropReason::none) break;
+    ++next;
+  }
+  return vouched - first;
+}
+
+void RecordParser::parse_json_run(EventBatch& batch, std::size_t first, std::size_t last) {
+  RawFields fields;
+  auto text_end = [&batch](std::size_t i) -> std::size_t { return batch.record(i).offset + batch.record(i).length; };
+  std::size_t i = first;
+  while (i + 1 < last) {
+    const std::size_t start = batch.record(i).offset;
+    if (text_end(i + 1) - start > kWindowBytes) {  // a long line: alone
+      parse_one(batch, i++, fields);
+      continue;
+    }
+    std::size_t sentinel = i + 1;
+    while (sentinel + 1 < last && sentinel - i < kWindowLines && text_end(sentinel + 1) - start <= kWindowBytes) ++sentinel;
+    const std::size_t vouched = parse_json_window(batch, i, sentinel);
+    if (vouched == 0) {
+      // Failing at its first line, the window may fail at every line (a stage 1 error, say, fails
+      // all of it): parse the lines alone rather than retry a window per line.
+      for (; i < sentinel; ++i) parse_one(batch, i, fields);
+    } else {
+      i += vouched;
+      if (i < sentinel) parse_one(batch, i++, fields);
+    }
+  }
+  for (; i < last; ++i) parse_one(batch, i, fields);
+}
+
+void RecordParser::parse(EventBatch& batch) {
+  batch.events().resize(batch.size());
+  RawFields fields;
+  std::size_t i = 0;
+  while (i < batch.size()) {
+    // Runs of plain NDJSON records go through windows; anything else is parsed alone.
+    auto plain_json = [&batch](std::size_t k) {
+      const RawRecord& r = batch.record(k);
+      return r.flag == RecordFlag::none && !r.format.csv;
+    };
+    if (!plain_json(i)) {
+      parse_one(batch, i++, fields);
+      continue;
+    }
+    std::size_t end = i + 1;
+    while (end < batch.size() && plain_json(end)) ++end;
+    parse_json_run(batch, i, end);
+    i = end;
   }
   batch.mark_parsed();
 }

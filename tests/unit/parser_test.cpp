@@ -91,6 +91,140 @@ TEST(NdjsonParser, RejectionTable) {
   for (const auto& c : cases) EXPECT_EQ(to_string(parse_one(c.text).reason), to_string(c.want)) << c.text;
 }
 
+// NDJSON lines of a batch are parsed a window at a time; every line must still get the result it
+// gets alone. The faults below break a window in each way it can break: an unclosed string (which
+// turns the rest of the window inside out), a second object or garbage after the object, an
+// unclosed object, a line that is not an object, invalid UTF-8, a raw control character, blanks.
+std::vector<std::string> window_faults(const std::string& good) {
+  const std::string body = good.substr(0, good.size() - 1);
+  return {
+      good.substr(0, good.size() / 2),
+      R"({"order_id":"o1,"line":2})",
+      body + R"(,"x":"abc)",
+      good + good,
+      good + " " + good,
+      good + " x",
+      good + "}",
+      good + "\"",
+      good + "\\",
+      good + ",",
+      body + R"(,"nested":{"a":1})",
+      body + R"(,"nested":{"a":[1,{"b":"}"}]}})",
+      "[" + good + "]",
+      R"("a string")",
+      "12345",
+      "null",
+      "{}",
+      "}{",
+      R"({"a":")",
+      "\"",
+      R"({"a":"}\")",
+      body + ",\"bad\":\"\xff\xfe\"}",
+      body + ",\"tab\":\"\t\"}",
+      body + R"(,"s":"a\"b\\"})",
+      body + R"(,"type":"restock"})",
+      body + R"(,"type":"\u0072estock"})",
+      R"({"order_id":"o\"1","customer_id":"c\\","product_id":"p","unit_price":1,"event_time":1})",
+      "  \t" + good + " \r",
+      "   ",
+      "",
+      good + std::string(1, '\0'),
+      "\xEF\xBB\xBF" + good,
+      R"({"order\u005fid":"o1","customer_id":"c","product_id":"p","unit_price":1,"event_time":1})",
+      good.substr(0, good.size() - 3) + "\xC3",
+      body + R"(,"pad":")" + std::string(RecordParser::kWindowBytes, 'x') + "\"}",
+  };
+}
+
+TEST(NdjsonParser, WindowedBatchMatchesLineByLine) {
+  std::vector<std::string> lines;
+  const auto faults = window_faults(kGood);
+  std::uint32_t seed = 7;
+  auto rnd = [&seed] { return (seed = seed * 1103515245u + 12345u) >> 16; };
+  // Faults alone, in runs, at the start and end of the batch and of windows, and far apart.
+  for (const auto& f : faults) lines.push_back(f);
+  for (int i = 0; i < 3000; ++i) {
+    const unsigned r = rnd() % 100;
+    if (r < 4) {
+      lines.push_back(faults[rnd() % faults.size()]);
+    } else {
+      std::string l = kGood;
+      l.replace(l.find("\"o1\""), 4, "\"o" + std::to_string(i) + "\"");
+      lines.push_back(l);
+    }
+  }
+  for (const auto& f : faults) lines.push_back(f);
+  lines.push_back(kGood);
+
+  static const CsvSchema schema = CsvSchema::from_header({"order_id", "customer_id", "product_id", "unit_price", "event_time"});
+  EventBatch batch;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    // A CSV record and over-long ones split the NDJSON runs now and then.
+    if (i % 997 == 500) batch.add("o,c,p,1,1", i, &test::test_origin(), RecordFormat{&schema});
+    if (i % 1499 == 700) batch.add(lines[i], i, &test::test_origin(), {}, RecordFlag::too_long);
+    batch.add(lines[i], i, &test::test_origin(), {});
+  }
+  batch.seal();
+  RecordParser parser;
+  parser.parse(batch);
+  ASSERT_EQ(batch.events().size(), batch.size());
+  std::size_t accepted = 0, malformed = 0;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const RawRecord& rec = batch.record(i);
+    const Event& got = batch.events()[i];
+    EventBatch single;
+    single.add(batch.text(rec), rec.position, rec.origin, rec.format, rec.flag);
+    single.seal();
+    RecordParser alone;
+    alone.parse(single);
+    const Event& want = single.events()[0];
+    const std::string context = "record " + std::to_string(i) + ": " + std::string(batch.text(rec).substr(0, 120));
+    ASSERT_EQ(to_string(got.reason), to_string(want.reason)) << context;
+    EXPECT_EQ(got.status, want.status) << context;
+    EXPECT_EQ(got.record, i) << context;
+    if (want.reason != DropReason::none) {
+      malformed += want.reason == DropReason::malformed_json;
+      continue;
+    }
+    ++accepted;
+    EXPECT_EQ(got.kind, want.kind) << context;
+    EXPECT_EQ(got.order_id, want.order_id) << context;
+    EXPECT_EQ(got.customer_id, want.customer_id) << context;
+    EXPECT_EQ(got.product_id, want.product_id) << context;
+    EXPECT_EQ(got.category, want.category) << context;
+    EXPECT_EQ(got.quantity, want.quantity) << context;
+    EXPECT_EQ(got.line, want.line) << context;
+    EXPECT_EQ(got.unit_price, want.unit_price) << context;
+    EXPECT_EQ(got.event_time, want.event_time) << context;
+    EXPECT_EQ(got.dedup_hash, want.dedup_hash) << context;
+  }
+  // The batch exercised both outcomes at scale.
+  EXPECT_GT(accepted, 2500u);
+  EXPECT_GT(malformed, 100u);
+}
+
+TEST(NdjsonParser, WindowFaultsEachMatchLineByLine) {
+  // Each fault between good lines, so it lands in the middle of a window.
+  for (const auto& f : window_faults(kGood)) {
+    EventBatch batch;
+    for (int i = 0; i < 5; ++i) batch.add(kGood, 1, &test::test_origin(), {});
+    batch.add(f, 1, &test::test_origin(), {});
+    for (int i = 0; i < 5; ++i) batch.add(kGood, 1, &test::test_origin(), {});
+    batch.seal();
+    RecordParser parser;
+    parser.parse(batch);
+    const std::string context = f.substr(0, 120);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (i == 5) {
+        EXPECT_EQ(to_string(batch.events()[i].reason), to_string(parse_one(f).reason)) << context;
+      } else {
+        EXPECT_EQ(batch.events()[i].reason, DropReason::none) << context << " (line " << i << ")";
+        EXPECT_EQ(batch.events()[i].order_id, "o1") << context;
+      }
+    }
+  }
+}
+
 TEST(Csv, SplitRecord) {
   std::vector<std::string_view> f;
   std::string scratch;

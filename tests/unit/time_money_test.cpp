@@ -43,6 +43,55 @@ TEST(Timestamp, RejectedForms) {
   }
 }
 
+// The canonical form remembers the last valid minute on the thread; each result must still be what
+// the calendar says, whatever came before (valid, invalid, same minute with bad seconds, the same
+// first 16 bytes in another form).
+TEST(Timestamp, CanonicalMinuteMemoNeverLeaks) {
+  struct Case {
+    const char* text;
+    std::optional<TimestampMs> want;
+  } cases[] = {
+      {"2016-02-29T00:00:00Z", 1456704000000},
+      {"2016-02-29T23:59:59.999Z", 1456790399999},
+      {"2016-02-29T24:00:00Z", std::nullopt},
+      {"2016-02-29T10:60:00Z", std::nullopt},
+      {"2016-02-29T10:00:60Z", std::nullopt},
+      {"2015-02-29T00:00:00Z", std::nullopt},
+      {"2015-02-29T00:00:00Z", std::nullopt},
+      {"2016-02-29T00:00:01Z", 1456704001000},
+      {"2017-10-02T10:56:00Z", kT},
+      {"2017-10-02T10:56:00.123Z", kT + 123},
+      {"2017-10-03T10:56:00Z", kT + 86'400'000},
+      {"2017-10-02T10:56:00+02:00", kT - 2 * 3'600'000},
+      {"2017-10-02T10:56:00Z", kT},
+      {"1969-12-31T23:59:59Z", std::nullopt},
+      {"2017-10-0xT10:56:00Z", std::nullopt},
+      {"2017-10-02T10:56:00Z", kT},
+      {"2017-10-02T10:56:59.999Z", kT + 59'999},
+      {"2017-10-02T10:56:60Z", std::nullopt},
+      {"2017-10-02T10:56:6xZ", std::nullopt},
+      {"2017-10-02T10:56x00Z", std::nullopt},
+      {"2017-10-02T10:56:00.5Z", kT + 500},
+      {"2017-10-02T10:56:00.12Z", kT + 120},
+      {"2017-10-02T10:56:00,123Z", kT + 123},
+      {"2017-10-02T10:56:00.123+00:00", kT + 123},
+      {"2017-10-02T10:56:01Z", kT + 1000},
+      {"2017-10-02T10:57:01Z", kT + 61'000},
+      {"2017-10-02T10:56:01Z", kT + 1000},
+      {"2017-10-02 10:56:01Z", kT + 1000},
+      {"2017-10-02t10:56:01Z", kT + 1000},
+      {"2017-10-02T10:56:01Z", kT + 1000},
+  };
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& c : cases) {
+      EXPECT_EQ(parse_timestamp(c.text), c.want) << c.text;
+      TimestampMs out = -1;
+      EXPECT_EQ(parse_timestamp(c.text, out), c.want.has_value()) << c.text;
+      EXPECT_EQ(out, c.want.value_or(-1)) << c.text << ": the out-parameter is set only on success";
+    }
+  }
+}
+
 TEST(Timestamp, UsFormatAndFormatting) {
   EXPECT_EQ(parse_us_datetime("10/2/2017 10:56"), kT);
   EXPECT_EQ(parse_us_datetime("10/02/2017 10:56:00"), kT);
@@ -68,9 +117,16 @@ TEST(Money, HalfEvenToCents) {
     auto v = parse_decimal_cents(c.text);
     ASSERT_TRUE(v.has_value()) << c.text;
     EXPECT_EQ(*v, c.want) << c.text;
+    Cents out = -1;
+    EXPECT_TRUE(parse_decimal_cents(c.text, out)) << c.text;
+    EXPECT_EQ(out, c.want) << c.text;
   }
-  for (const char* bad : {"", "abc", "1.2.3", "1e", "--1", "1,5", "12 ", "99999999999999"})
+  for (const char* bad : {"", "abc", "1.2.3", "1e", "--1", "1,5", "12 ", "99999999999999"}) {
     EXPECT_FALSE(parse_decimal_cents(bad).has_value()) << bad;
+    Cents out = -1;
+    EXPECT_FALSE(parse_decimal_cents(bad, out)) << bad;
+    EXPECT_EQ(out, -1) << bad;
+  }
   EXPECT_EQ(format_cents(123450), "1234.50");
   EXPECT_EQ(format_cents(5), "0.05");
   EXPECT_EQ(format_cents(0), "0.00");

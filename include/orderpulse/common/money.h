@@ -18,6 +18,10 @@ inline constexpr Cents kMaxAbsCents = 1'000'000'000'000LL;
 // Parses a decimal ("12", "12.3", "-0.125", "1.5e2") exactly and rounds half-even to cents.
 // nullopt for anything else or for magnitudes above kMaxAbsCents.
 std::optional<Cents> parse_decimal_cents(std::string_view text);
+// The same, setting `out` and returning whether the text is valid: for hot paths, where GCC 12
+// returned the std::optional through the stack and read it back wider than it wrote it (a
+// store-forwarding stall per call).
+bool parse_decimal_cents(std::string_view text, Cents& out);
 
 // "1234.50": exactly two decimals.
 void append_cents(std::string& out, Cents cents);

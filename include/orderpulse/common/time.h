@@ -28,6 +28,9 @@ std::optional<TimestampMs> make_timestamp(int year, int month, int day, int hour
 //  - ISO-8601 "YYYY-MM-DD[T| ]HH:MM[:SS[.fraction]][Z|+HH:MM|-HH:MM|+HHMM|-HHMM]";
 //    without a zone the time is taken as UTC. Fractions beyond milliseconds are truncated.
 std::optional<TimestampMs> parse_timestamp(std::string_view text);
+// The same, setting `out` and returning whether the text is valid: for hot paths (see
+// parse_decimal_cents(text, out) for why).
+bool parse_timestamp(std::string_view text, TimestampMs& out);
 
 // "M/D/YYYY H:MM[:SS]" as found in some exports of the Olist dataset, taken as UTC.
 std::optional<TimestampMs> parse_us_datetime(std::string_view text);

@@ -1,7 +1,12 @@
 #pragma once
 // Turns raw record texts into validated Events: NDJSON with simdjson On-Demand, CSV through a
 // header-derived schema; both go through the same field rules (build_event), so a record means the
-// same whatever its format. Owns the simdjson parser; one instance per thread.
+// same whatever its format. Owns the simdjson parser and its buffers; one instance per thread (it
+// runs on whichever thread calls parse(): the parse stage's, or the engine's).
+//
+// NDJSON records of a batch are parsed a window of consecutive lines at a time (one simdjson stage 1
+// per window rather than per line, see parse_json_window); a line whose parse cannot be shown to
+// equal its parse alone is parsed alone, so the result is always that of a line-by-line parse.
 
 #include <simdjson.h>
 
@@ -56,6 +61,10 @@ struct CsvSchema {
 
 class RecordParser {
  public:
+  // A window is one stage 1 batch (never longer than kWindowBytes), so simdjson's stage 1 thread
+  // has nothing to do; off, it can never be started behind the caller's back.
+  RecordParser() { json_.threaded = false; }
+
   // Parses every record of a sealed batch into batch.events(), one Event per record in order.
   void parse(EventBatch& batch);
 
@@ -63,7 +72,21 @@ class RecordParser {
   DropReason parse_json(std::string_view text, std::size_t capacity, EventBatch& batch, RawFields& out);
   DropReason parse_csv(std::string_view text, const CsvSchema& schema, EventBatch& batch, RawFields& out);
 
+  // Upper bound on a window's text (its lines plus the line after them). Also the capacity the
+  // simdjson parser keeps: iterate_many() reallocates whenever asked for a different one.
+  static constexpr std::size_t kWindowBytes = 64 << 10;
+  // Lines per window: a bad line costs a new stage 1 over the rest of its window.
+  static constexpr std::size_t kWindowLines = 128;
+
  private:
+  // Parses one record alone (any format, any flag) into events[i].
+  void parse_one(EventBatch& batch, std::size_t i, RawFields& fields);
+  // Parses records [first, last), all NDJSON without flags and adjacent in the arena.
+  void parse_json_run(EventBatch& batch, std::size_t first, std::size_t last);
+  // Parses records [first, sentinel) from one stage 1 over their text and the sentinel's; returns
+  // how many leading records it could vouch for (their events are set), the rest are untouched.
+  std::size_t parse_json_window(EventBatch& batch, std::size_t first, std::size_t sentinel);
+
   simdjson::ondemand::parser json_;
   std::vector<std::string_view> cells_;
   std::string scratch_;
