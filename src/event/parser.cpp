@@ -34,6 +34,13 @@ DropReason check_id(const RawValue& v, std::string_view& out, DropReason missing
   return DropReason::none;
 }
 
+// The required event time: a JSON number or string, or CSV text, in a form parse_timestamp takes.
+DropReason check_time(const RawValue& v, TimestampMs& out) {
+  if (is_missing(v)) return DropReason::missing_event_time;
+  if (v.kind != ValueKind::number && v.kind != ValueKind::string && v.kind != ValueKind::text) return DropReason::bad_timestamp;
+  return parse_timestamp(v.text, out) ? DropReason::none : DropReason::bad_timestamp;
+}
+
 // An optional integer in [lo, hi]; absent keeps the default.
 DropReason check_int(const RawValue& v, std::int32_t lo, std::int32_t hi, std::int32_t& out, DropReason bad) {
   if (is_missing(v)) return DropReason::none;
@@ -73,11 +80,7 @@ DropReason build_restock(const RawFields& f, Event& e) {
   if ((r = check_id(at(Field::product_id), e.product_id, DropReason::missing_product_id, DropReason::bad_product_id)) != DropReason::none) return r;
   e.quantity = 1;
   if ((r = check_int(at(Field::quantity), 1, kMaxQuantity * 1000, e.quantity, DropReason::bad_quantity)) != DropReason::none) return r;
-  const RawValue& time = at(Field::event_time);
-  if (is_missing(time)) return DropReason::missing_event_time;
-  if (time.kind != ValueKind::number && time.kind != ValueKind::string && time.kind != ValueKind::text)
-    return DropReason::bad_timestamp;
-  if (!parse_timestamp(time.text, e.event_time)) return DropReason::bad_timestamp;
+  if ((r = check_time(at(Field::event_time), e.event_time)) != DropReason::none) return r;
   e.hash_keys();
   return DropReason::none;
 }
@@ -110,11 +113,7 @@ DropReason build_event(const RawFields& f, Event& e) {
   Cents cents = 0;
   if (!parse_decimal_cents(trim_ws(price.text), cents) || cents < 0) return DropReason::bad_unit_price;
   e.unit_price = cents;
-  const RawValue& time = at(Field::event_time);
-  if (is_missing(time)) return DropReason::missing_event_time;
-  if (time.kind != ValueKind::number && time.kind != ValueKind::string && time.kind != ValueKind::text)
-    return DropReason::bad_timestamp;
-  if (!parse_timestamp(time.text, e.event_time)) return DropReason::bad_timestamp;
+  if ((r = check_time(at(Field::event_time), e.event_time)) != DropReason::none) return r;
   e.hash_keys();
   return DropReason::none;
 }
