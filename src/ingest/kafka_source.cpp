@@ -80,18 +80,19 @@ KafkaSource::KafkaSource(KafkaOptions options, BatchBuilder& builder, KafkaProbe
     : options_(std::move(options)), builder_(builder), probe_(probe), callbacks_(std::make_unique<Callbacks>(*this)) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   // Offsets move only when a checkpoint holds them; partition ends are reported for lag and
-  // --exit-at-eof; the local fetch queue stays small so a pause takes effect quickly.
+  // --exit-at-eof.
   set(*conf, "enable.auto.commit", "false");
   set(*conf, "enable.auto.offset.store", "false");
   set(*conf, "auto.offset.reset", "earliest");
   set(*conf, "enable.partition.eof", "true");
-  set(*conf, "queued.max.messages.kbytes", "65536");
-  // librdkafka 2.0 compares queued.min.messages with the consumer queue every partition forwards
-  // into, not with the partition's own: past 100k queued messages in total (the default) every
-  // partition stops fetching, and the fetcher looks again only about once a second. With 64
-  // partitions that cut the rate to a third (1 s stalls in the fetch debug log). The byte limit
-  // above still bounds the queue.
+  // librdkafka 2.0 compares its fetch-queue thresholds with the consumer queue every partition
+  // forwards into, not with the partition's own: past the limit every partition stops fetching
+  // and the fetcher looks again only 0.5-1 s later. With 64 partitions, 100k queued messages (the
+  // default) cut the rate to a third (1 s stalls in the fetch debug log), and 64 MiB stalled one
+  // run in two for 0.5 s. So the message count is left to the byte limit, which bounds the
+  // queue at 128 MiB.
   set(*conf, "queued.min.messages", "10000000");
+  set(*conf, "queued.max.messages.kbytes", "131072");
   set(*conf, "client.id", "orderpulse");
   for (const auto& [key, value] : options_.properties) set(*conf, key, value);
   if (!options_.brokers.empty()) set(*conf, "bootstrap.servers", options_.brokers);
