@@ -53,7 +53,11 @@ void DataAlerts::on_batch(EventBatch& batch, Collector& out) {
       if (config_.low_inventory.enabled) on_stock(out.stock[next_stock], e);
     if (e.kind != EventKind::order) continue;
     if (pattern) {
-      const TimestampMs minute = floor_to(e.event_time, kMinute);
+      // Most records fall in the cached minute: no division then.
+      const TimestampMs minute =
+          cached_minute_ != kMinTime && e.event_time >= cached_minute_ && e.event_time - cached_minute_ < kMinute
+              ? cached_minute_
+              : floor_to(e.event_time, kMinute);
       // A minute already judged can only be reached by a source that joined late: it is left out.
       if (state_.next_minute == kMinTime || minute >= state_.next_minute) {
         if (minute != cached_minute_) {
@@ -92,7 +96,10 @@ void DataAlerts::on_stock(const StockLevel& level, const Event& e) {
 }
 
 void DataAlerts::on_customer(const Event& e) {
-  const TimestampMs window = floor_to(e.event_time, config_.customer_window);
+  const TimestampMs window = cached_customers_ && e.event_time >= cached_window_ &&
+                                     e.event_time - cached_window_ < config_.customer_window
+                                 ? cached_window_
+                                 : floor_to(e.event_time, config_.customer_window);
   if (window != cached_window_ || !cached_customers_) {
     cached_customers_ = &state_.customers[window];
     cached_window_ = window;
