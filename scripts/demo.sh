@@ -44,7 +44,8 @@ cat <<MSG
   snapshot   http://$http/api/snapshot
   ingest     tcp://$ingest  (NDJSON, one order line per line)
 
-  simulator sending $rate records/s; alerts: a whale at 30s, a product sold out at 45s and
-  restocked at 5m, a sales drop at 12m and a burst at 20m. Ctrl-C stops both.
+  simulator sending $rate records/s; alerts, counted from the first whole minute: a whale at
+  30s, a product sold out at 45s and restocked at 5m, a sales drop at 12m and a burst at 20m
+  (each shows about 30 s later, once the watermark passes it). Ctrl-C stops both.
 MSG
 wait "$server"

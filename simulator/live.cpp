@@ -30,7 +30,14 @@ SendResult run_generate_live(GenerateOptions o, const LiveOptions& live) {
     sender->close();
     return {sender->summary(",\"generated\":" + GenerateSummary{}.to_json()), sender->losses()};
   }
-  if (!live.file_times) o.start_time = wall_clock_ms();
+  if (!live.file_times) {
+    o.start_time = wall_clock_ms();
+    // Scenarios count from the first whole minute of sending, so that bursts and drops cover whole
+    // minutes and a whale's 10 s (at a whole or half minute) stay inside one customer window.
+    constexpr DurationMs kMinute = 60'000;
+    const DurationMs to_minute = (kMinute - o.start_time % kMinute) % kMinute;
+    for (Scenario& s : o.scenarios) s.at += to_minute;
+  }
   std::string buf;
   StreamGenerator gen(o, world, buf);
   const Timeline timeline(o.rate, o.scenarios);

@@ -198,7 +198,7 @@ void add_generate(CLI::App& app, GenerateArgs& a) {
       ->type_name("FMT");
   g->add_option("--catalog-out", a.catalog_out, "Also write the product catalog CSV here")->type_name("FILE");
   // Scenarios (docs/alerts.md): AT is an offset of event time from --start-time (with --to and no
-  // --start-time, from the start of sending). Each flag may be given more than once.
+  // --start-time, from the first whole minute of sending). Each flag may be given more than once.
   g->add_option("--burst", a.bursts, "A sales burst: the rate times FACTOR (5) for LENGTH (1m) from AT")
       ->type_name("AT[:LENGTH[:FACTOR]]");
   g->add_option("--drop", a.drops, "A sales drop: the rate times FACTOR (0.1) for LENGTH (1m) from AT")

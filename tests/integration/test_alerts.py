@@ -311,10 +311,12 @@ def test_scenario_usage_errors_and_live_pacing(ctx):
         chk.eq(proc.returncode, 2, f"generate {' '.join(flags)}: exit status (stderr {err!r})")
         chk.expect(err.count("\n") == 1 and err.startswith("orderpulse-sim: "), f"generate {' '.join(flags)}: one stderr line, got {err!r}")
     # Live: a burst makes the wall-clock pacing faster for its span too. 4 s at 200/s with a 1 s
-    # burst of 5x: 200 x 3 + 1000 = 1600 records.
+    # burst of 5x: 200 x 3 + 1000 = 1600 records. (--start-time: the burst counts from the start,
+    # not from the next whole minute.)
     with servelib.Server(ctx, workdir=ctx.dir("live")) as srv:
         proc = servelib.sim(ctx, ["generate", "--to", f"tcp://{srv.ingest[0]}:{srv.ingest[1]}", "--rate", "200",
-                                  "--duration", "4s", "--burst", "1s:1s:5"], timeout=60)
+                                  "--start-time", "2024-01-01T00:00:00Z", "--duration", "4s", "--burst", "1s:1s:5"],
+                            timeout=60)
         sent = json.loads(proc.stderr.decode().strip().splitlines()[-1])["sent"]
         chk.eq(sent, 1600, "generate --to with --burst 1s:1s:5 at 200/s for 4s: records sent")
         servelib.wait_until("the server to read every record",
