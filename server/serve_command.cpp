@@ -256,6 +256,10 @@ int run_serve(const ServeOptions& opt) {
   auto last_start = started;
   auto last_publish = started;
   auto last_commit = started;
+  // The brokers count as down for the alert only once they have answered, or after a grace period
+  // for the first contact (the first metadata round trip takes a moment at every start).
+  bool kafka_seen_up = false;
+  constexpr auto kFirstContactGrace = std::chrono::seconds(30);
   std::exception_ptr failure;
   try {
     ParseStage stage([&](std::unique_ptr<EventBatch>& b) {
@@ -302,6 +306,9 @@ int run_serve(const ServeOptions& opt) {
           std::int64_t lag = 0;
           for (const auto& [partition, l] : kafka_probe.lag()) lag += l.high < 0 ? 0 : l.high - std::max<std::int64_t>(l.position, 0);
           h.kafka_lag = lag;
+          const bool up = kafka_probe.broker_up.load();
+          kafka_seen_up = kafka_seen_up || up;
+          if (kafka_seen_up || done - started >= kFirstContactGrace) h.kafka_brokers_up = up;
         }
         h.checkpoint_age_seconds = metrics.checkpoint_age_seconds(now_ms);
         engine.report_health(h, now_ms);

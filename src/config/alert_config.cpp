@@ -112,13 +112,15 @@ void parse_alert_config(const nlohmann::json& doc, const std::string& origin, Al
       parse_rule(v, where, r,
                  {{"max", [&](const nlohmann::json& x, const std::string& w) { r.max = number_value(x, w, 0.0); }},
                   {"min_records", [&](const nlohmann::json& x, const std::string& w) { r.min_records = int_value(x, w, 1); }}});
+    } else if (key == "kafka_broker_down") {
+      parse_rule(v, where, c.kafka_broker_down, {});
     } else if (key == "kafka_lag") {
       auto& r = c.kafka_lag;
       parse_rule(v, where, r, {{"max", [&](const nlohmann::json& x, const std::string& w) { r.max = int_value(x, w, 0); }}});
     } else {
       throw ConfigError(where + ": unknown key (known: low_inventory, order_pattern, customer_window, customer_burst, "
                                 "high_value_customer, high_value_order, batch_slow, watermark_lag, late_share, "
-                                "rejected_share, kafka_lag, checkpoint_age)");
+                                "rejected_share, kafka_lag, kafka_broker_down, checkpoint_age)");
     }
   }
 }

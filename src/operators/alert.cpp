@@ -11,7 +11,8 @@ namespace {
 
 constexpr std::array<std::string_view, kAlertRuleCount> kRuleNames = {
     "low_inventory", "order_spike", "order_drop",    "revenue_spike", "revenue_drop",   "customer_burst", "high_value_customer",
-    "high_value_order", "batch_slow", "watermark_lag", "late_share",   "rejected_share", "kafka_lag",      "checkpoint_age"};
+    "high_value_order", "batch_slow", "watermark_lag", "late_share",   "rejected_share", "kafka_lag",      "checkpoint_age",
+    "kafka_broker_down"};
 constexpr std::array<std::string_view, kAlertSeverityCount> kSeverityNames = {"info", "warning", "critical"};
 
 }  // namespace

@@ -43,6 +43,11 @@ void HealthAlerts::evaluate(const HealthInputs& in, TimestampMs now, std::vector
           {{"lag", std::to_string(*in.kafka_lag)}, {"max", std::to_string(c.kafka_lag.max)}},
           std::to_string(*in.kafka_lag) + " records behind the partition ends", now, out);
   }
+  if (in.kafka_brokers_up) {
+    const bool up = *in.kafka_brokers_up;
+    judge(AlertRule::kafka_broker_down, c.kafka_broker_down, !up, up, "metric:kafka_brokers", {{"up", up ? "1" : "0"}},
+          "no Kafka broker reachable; consuming resumes when one answers", now, out);
+  }
   if (in.checkpoint_age_seconds) {
     const double bound = static_cast<double>(c.checkpoint_age.max) / 1000.0;
     const double age = *in.checkpoint_age_seconds;

@@ -96,7 +96,8 @@ ServerMetrics::ServerMetrics(const Config& config, const IngestProbe& ingest, co
         {AlertRule::high_value_customer, &a.high_value_customer}, {AlertRule::high_value_order, &a.high_value_order},
         {AlertRule::batch_slow, &a.batch_slow},               {AlertRule::watermark_lag, &a.watermark_lag},
         {AlertRule::late_share, &a.late_share},               {AlertRule::rejected_share, &a.rejected_share},
-        {AlertRule::kafka_lag, &a.kafka_lag},                 {AlertRule::checkpoint_age, &a.checkpoint_age}};
+        {AlertRule::kafka_lag, &a.kafka_lag},                 {AlertRule::checkpoint_age, &a.checkpoint_age},
+        {AlertRule::kafka_broker_down, &a.kafka_broker_down}};
     for (const auto& [rule, rc] : rules)
       if (rc->enabled) alert_series(rule, rc->severity);
   }

@@ -8,8 +8,8 @@
     same records, each named by topic, partition and offset;
   * SIGKILL and restart while consuming a growing topic: the final windows equal the batch run's,
     and the offsets committed to the group never run ahead of the checkpoint the next start resumes;
-  * the brokers down for a while, then up: the outage shows in /metrics and /readyz, nothing is
-    lost;
+  * the brokers down for a while, then up: the outage shows in /metrics, /readyz and one
+    kafka_broker_down alert (firing, then resolved), nothing is lost;
   * an idle partition stops holding the watermark back after idle_timeout;
   * malformed messages are counted with their offsets and consumption continues.
 """
@@ -144,6 +144,11 @@ def test_sigkill_restart_exactly_once(ctx):
     chk.done()
 
 
+def health_alerts(srv):
+    path = srv.out_dir / "health_alerts.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
 def test_broker_outage(ctx):
     chk = Check()
     src = partition_safe_file(ctx, "gen", 20_000, seed=23)
@@ -160,6 +165,8 @@ def test_broker_outage(ctx):
             servelib.wait_until("orderpulse_kafka_broker_up 0",
                                 lambda: srv.metrics().get("orderpulse_kafka_broker_up") == 0, 30)
             chk.eq(srv.get("/readyz")[0], 503, "/readyz while the brokers are down")
+            servelib.wait_until("a kafka_broker_down alert in health_alerts.jsonl", lambda: any(
+                a["rule"] == "kafka_broker_down" and a["state"] == "firing" for a in health_alerts(srv)), 10)
             chk.expect(srv.get("/healthz")[0] == 200, "the server keeps serving /healthz during the outage")
             time.sleep(2)
             kafka.up()
@@ -167,6 +174,10 @@ def test_broker_outage(ctx):
             srv.wait_read(len(lines), 60, "every record after the brokers came back")
             servelib.wait_until("orderpulse_kafka_broker_up 1", lambda: srv.metrics().get("orderpulse_kafka_broker_up") == 1, 30)
             chk.eq(srv.get("/readyz")[0], 200, "/readyz after the brokers came back")
+            servelib.wait_until("kafka_broker_down resolved", lambda: any(
+                a["rule"] == "kafka_broker_down" and a["state"] == "resolved" for a in health_alerts(srv)), 10)
+            chk.eq(sum(a["rule"] == "kafka_broker_down" and a["state"] == "firing" for a in health_alerts(srv)), 1,
+                   "kafka_broker_down fired once for the outage")
             chk.expect(srv.metrics().get("orderpulse_kafka_fetch_errors_total", 0) >= 0, "fetch errors counted")
             chk.expect("brokers" in srv.stderr_text(), f"the outage is not in the log: {srv.stderr_text()[-600:]!r}")
             code, _ = srv.stop(signal.SIGTERM)

@@ -190,7 +190,7 @@ TEST(Alerts, HealthRulesByTheInjectedClock) {
   Engine engine(c, nullptr);
   Collected out;
   engine.add_sink(out);
-  HealthInputs slow{0.3, 0.1, 100, 0, 0, 1.0, std::nullopt, std::nullopt};
+  HealthInputs slow{0.3, 0.1, 100, 0, 0, 1.0, std::nullopt, std::nullopt, std::nullopt};
   engine.report_health(slow, 1'000);
   EXPECT_TRUE(out.alerts.empty());
   engine.report_health(slow, 2'000);
@@ -199,7 +199,7 @@ TEST(Alerts, HealthRulesByTheInjectedClock) {
   engine.report_health(slow, 3'000);
   EXPECT_EQ(out.alerts.size(), 1u);  // one per episode
   EXPECT_EQ(engine.firing_alerts()[static_cast<std::size_t>(AlertRule::batch_slow)][1], 1u);
-  HealthInputs fast{0.01, 0.1, 100, 0, 0, 20.0, std::nullopt, std::nullopt};
+  HealthInputs fast{0.01, 0.1, 100, 0, 0, 20.0, std::nullopt, std::nullopt, std::nullopt};
   engine.report_health(fast, 4'000);  // lag 20 s > 10 s fires; one fast batch does not resolve
   ASSERT_EQ(out.alerts.size(), 2u);
   EXPECT_NE(out.alerts[1].find(R"("rule":"watermark_lag")"), std::string::npos);
@@ -216,7 +216,7 @@ TEST(Alerts, ShareLagAndCheckpointRulesFireAboveTheirBoundsOnly) {
   Collected out;
   engine.add_sink(out);
   auto inputs = [](std::uint64_t records, std::uint64_t late, std::uint64_t rejected, std::int64_t lag, double age) {
-    return HealthInputs{0.01, 1.0, records, late, rejected, std::nullopt, lag, age};
+    return HealthInputs{0.01, 1.0, records, late, rejected, std::nullopt, lag, age, std::nullopt};
   };
   // Controls: at the bounds, and far above them in a batch too small to judge.
   engine.report_health(inputs(100, 20, 10, 1000, 60.0), 1'000);
@@ -233,6 +233,27 @@ TEST(Alerts, ShareLagAndCheckpointRulesFireAboveTheirBoundsOnly) {
   engine.report_health(inputs(100, 15, 7, 700, 40.0), 6'000);
   ASSERT_EQ(out.alerts.size(), 8u);
   for (std::size_t i = 4; i < 8; ++i) EXPECT_NE(out.alerts[i].find(R"("state":"resolved")"), std::string::npos) << out.alerts[i];
+}
+
+TEST(Alerts, KafkaBrokerDownFiresOncePerOutage) {
+  const Config c = Config::parse_json(R"({"alerts":{"watermark_lag":{"enabled":false}}})", "t");
+  Engine engine(c, nullptr);
+  Collected out;
+  engine.add_sink(out);
+  auto with_brokers = [](std::optional<bool> up) {
+    return HealthInputs{0.01, 1.0, 0, 0, 0, std::nullopt, std::nullopt, std::nullopt, up};
+  };
+  engine.report_health(with_brokers(std::nullopt), 1'000);  // no Kafka source, or not contacted yet
+  engine.report_health(with_brokers(true), 2'000);
+  EXPECT_TRUE(out.alerts.empty());
+  engine.report_health(with_brokers(false), 3'000);
+  engine.report_health(with_brokers(false), 4'000);
+  ASSERT_EQ(out.alerts.size(), 1u);
+  EXPECT_NE(out.alerts[0].find(R"("rule":"kafka_broker_down","severity":"critical","state":"firing")"), std::string::npos)
+      << out.alerts[0];
+  engine.report_health(with_brokers(true), 5'000);
+  ASSERT_EQ(out.alerts.size(), 2u);
+  EXPECT_NE(out.alerts[1].find(R"("state":"resolved")"), std::string::npos) << out.alerts[1];
 }
 
 TEST(Alerts, ConfigRejectsUnknownKeysByName) {

@@ -57,6 +57,7 @@ struct AlertConfig {
   struct CheckpointAge : AlertRuleConfig {
     DurationMs max = 60'000;
   } checkpoint_age{{true, AlertSeverity::critical}};
+  AlertRuleConfig kafka_broker_down{true, AlertSeverity::critical};  // no broker reachable
 
   bool any_customer_rule() const { return customer_burst.enabled || high_value_customer.enabled || high_value_order.enabled; }
   // The data-rule settings in a canonical text: a checkpoint is not restored under other ones.

@@ -34,6 +34,7 @@ enum class AlertRule : std::uint8_t {
   rejected_share,
   kafka_lag,
   checkpoint_age,
+  kafka_broker_down,
   count_
 };
 inline constexpr std::size_t kAlertRuleCount = static_cast<std::size_t>(AlertRule::count_);

@@ -24,6 +24,7 @@ struct HealthInputs {
   std::optional<double> watermark_lag_seconds;
   std::optional<std::int64_t> kafka_lag;  // records, over the assigned partitions
   std::optional<double> checkpoint_age_seconds;
+  std::optional<bool> kafka_brokers_up;  // with a Kafka source: whether the brokers answer
 };
 
 class HealthAlerts {
