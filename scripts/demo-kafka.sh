@@ -5,6 +5,8 @@
 # default build/release) override the defaults.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/demo-lib.sh
+source "$root/scripts/demo-lib.sh"
 bin=${BIN_DIR:-$root/build/release}
 http=${HTTP:-127.0.0.1:8080}
 rate=${RATE:-100}
@@ -53,13 +55,8 @@ serve_args=(--kafka-brokers "$addr" --kafka-topic "$topic" --kafka-group "$group
 server=$!
 
 # The mock takes about 3 s for the first join of a consumer group.
-for _ in $(seq 150); do
-  curl -fs "http://$http/readyz" >/dev/null 2>&1 && break
-  kill -0 "$server" 2>/dev/null || { echo "the server did not start" >&2; exit 1; }
-  sleep 0.1
-done
-"$bin/orderpulse-sim" generate --to "kafka://$addr/$topic" --rate "$rate" \
-  --late 0.005 --duplicates 0.005 --malformed 0.002 &
+wait_ready "$http" "$server" 150
+"$bin/orderpulse-sim" generate --to "kafka://$addr/$topic" --rate "$rate" "${demo_sim_flags[@]}" &
 sim=$!
 
 cat <<MSG
@@ -72,6 +69,7 @@ cat <<MSG
              kcat -b $addr -L                          # brokers, partitions, leaders
              kcat -b $addr -C -t $topic -o end -q      # watch the records go by
 
-  simulator producing $rate records/s; Ctrl-C stops all three.
+  simulator producing $rate records/s; $demo_alerts_text.
+  Ctrl-C stops all three.
 MSG
 wait "$server"

@@ -3,6 +3,8 @@
 # INGEST, HTTP, RATE and OUT override the defaults.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/demo-lib.sh
+source "$root/scripts/demo-lib.sh"
 bin="$root/build/release"
 ingest=${INGEST:-127.0.0.1:9000}
 http=${HTTP:-127.0.0.1:8080}
@@ -26,14 +28,8 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-for _ in $(seq 50); do
-  curl -fs "http://$http/readyz" >/dev/null 2>&1 && break
-  kill -0 "$server" 2>/dev/null || { echo "the server did not start" >&2; exit 1; }
-  sleep 0.1
-done
-# Scenarios (docs/alerts.md) so every data alert shows up while you watch.
-"$bin/orderpulse-sim" generate --to "tcp://$ingest" --rate "$rate" --late 0.005 --duplicates 0.005 --malformed 0.002 \
-  --customers 100000 --whale 30s --sold-out 45s --restock 5m --drop 12m --burst 20m &
+wait_ready "$http" "$server" 50
+"$bin/orderpulse-sim" generate --to "tcp://$ingest" --rate "$rate" "${demo_sim_flags[@]}" &
 sim=$!
 
 cat <<MSG
@@ -44,8 +40,7 @@ cat <<MSG
   snapshot   http://$http/api/snapshot
   ingest     tcp://$ingest  (NDJSON, one order line per line)
 
-  simulator sending $rate records/s; alerts, counted from the first whole minute: a whale at
-  30s, a product sold out at 45s and restocked at 5m, a sales drop at 12m and a burst at 20m
-  (each shows about 30 s later, once the watermark passes it). Ctrl-C stops both.
+  simulator sending $rate records/s; $demo_alerts_text.
+  Ctrl-C stops both.
 MSG
 wait "$server"
