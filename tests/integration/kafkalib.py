@@ -73,7 +73,7 @@ def mock_broker_path(ctx):
 # --------------------------------------------------------------------------------------------
 
 
-class MockBroker:
+class MockBroker(servelib.ManagedProcess):
     """`kafka-mock-broker` in a directory of its own (its log is kafka-mock-broker.log there).
 
     topics: {name: partitions} (or a list of (name, partitions)) created at start.
@@ -106,19 +106,6 @@ class MockBroker:
         self.bootstrap = line
         return self
 
-    def cmdline(self):
-        return " ".join(str(c) for c in self.cmd)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.kill()
-        return False
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
     def log_text(self):
         try:
             return self.log_path.read_bytes().decode("utf-8", "replace")
@@ -129,9 +116,6 @@ class MockBroker:
         """Sends sig, waits up to timeout s; returns the exit code (Failures when it hangs)."""
         self.returncode = servelib.stop_process(self.proc, sig, timeout, lambda: "kafka-mock-broker")
         return self.returncode
-
-    def kill(self):
-        servelib.kill_process(self.proc)
 
     # ---- control channel
     def _read_line(self, timeout, what):

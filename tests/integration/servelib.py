@@ -150,7 +150,28 @@ def stop_process(proc, sig, timeout, describe):
         raise Failures([f"{describe()} did not exit within {timeout}s of {signal.Signals(sig).name}"]) from None
 
 
-class Server(oplib.OutputFiles):
+class ManagedProcess:
+    """A child process the test owns (self.cmd, self.proc; the subclass defines start()). A context
+    manager that always kills it on the way out."""
+
+    def cmdline(self):
+        return " ".join(str(c) for c in self.cmd)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.kill()
+        return False
+
+    def kill(self):
+        kill_process(self.proc)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+
+class Server(ManagedProcess, oplib.OutputFiles):
     """`orderpulse serve` in a directory of its own. Use as a context manager (always killed)."""
 
     def __init__(self, ctx, workdir=None, config=None, catalog=None, ingest="127.0.0.1:0", http_addr="127.0.0.1:0",
@@ -203,19 +224,6 @@ class Server(oplib.OutputFiles):
                                 f"stderr {err[-1000:]!r}; stdout {out[-500:]!r}"])
             time.sleep(0.02)
 
-    def cmdline(self):
-        return " ".join(str(c) for c in self.cmd)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.kill()
-        return False
-
-    def kill(self):
-        kill_process(self.proc)
-
     def stop(self, sig=signal.SIGTERM, timeout=5.0):
         """Sends sig and waits up to timeout s. Returns (exit code, seconds); kills it and raises
         Failures when it does not exit in time."""
@@ -237,9 +245,6 @@ class Server(oplib.OutputFiles):
         if self.returncode != 0:
             raise Failures([f"`{self.cmdline()}` exited {self.returncode}; stderr {self.stderr_text()[-800:]!r}"])
         return self
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
 
     def stderr_text(self):
         try:
