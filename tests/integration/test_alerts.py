@@ -299,6 +299,21 @@ def test_health_rules_on_a_live_server(ctx):
     chk.done()
 
 
+def test_shipped_config_is_the_defaults(ctx):
+    """config/orderpulse.json spells out every default (alert rules included): a run with it writes
+    what a run without any config writes, on a stream where every data rule fires."""
+    chk = Check()
+    d, _ = generate_scenario(ctx, "shipped", SCENARIO_FLAGS)
+    shipped = Path(__file__).resolve().parents[2] / "config" / "orderpulse.json"
+    plain = oplib.run_batch(ctx, [d / "events.ndjson"], catalog=d / "catalog.csv")
+    configured = oplib.run_batch(ctx, [d / "events.ndjson"], catalog=d / "catalog.csv", config=shipped)
+    for name in ("windows.jsonl", "alerts.jsonl", "dropped.jsonl"):
+        a, b = (plain.out_dir / name).read_bytes(), (configured.out_dir / name).read_bytes()
+        chk.expect(a == b, f"{name} with config/orderpulse.json differs from the defaults: " + oplib.first_diff(b, a))
+    chk.expect(len(read_alerts(plain.out_dir / "alerts.jsonl")) >= 8, "the scenario stream fired too few alerts to compare")
+    chk.done()
+
+
 def test_scenario_usage_errors_and_live_pacing(ctx):
     chk = Check()
     d = ctx.dir("usage")
@@ -327,4 +342,5 @@ def test_scenario_usage_errors_and_live_pacing(ctx):
 if __name__ == "__main__":
     servelib.run_cases(__doc__.splitlines()[0], [test_batch_and_stream_agree, test_kill_and_restart_repeats_nothing,
                                                  test_feed_and_metrics, test_simulator_scenarios, test_health_rules_on_a_live_server,
+                                                 test_shipped_config_is_the_defaults,
                                                  test_scenario_usage_errors_and_live_pacing])
