@@ -122,6 +122,24 @@ TEST(Alerts, OrderSpikeAndDropAgainstTheTrailingMinutes) {
   EXPECT_TRUE(calm.alerts.empty()) << calm.alerts.front();
 }
 
+TEST(Alerts, PartialFirstAndLastMinutesAreNeitherJudgedNorHistory) {
+  const Config c = only(R"({"order_pattern":{"trailing":"30m","min_history":"10m","z":3,"z_resolve":1,"min_orders":5}})");
+  const std::vector<int> steady = {20, 19, 21, 20, 19, 21, 20, 19, 21, 20};
+  // A partial first minute (1 order) in the history would widen the deviation so much that the
+  // drop to 5 orders would not fire; a partial last minute (3 orders) would fire a drop of its own.
+  std::vector<int> counts = {1};
+  counts.insert(counts.end(), steady.begin(), steady.end());
+  counts.push_back(5);
+  counts.insert(counts.end(), steady.begin(), steady.end());
+  counts.push_back(3);
+  for (std::size_t batch : {1u, 1000u}) {
+    auto out = run_lines(minutes_of(counts), c, batch);
+    const auto drop = with(out.alerts, R"("rule":"order_drop","severity":"warning","state":"firing")");
+    ASSERT_EQ(drop.size(), 1u) << batch;
+    EXPECT_NE(drop[0].find(R"("event_time":"2024-05-01T08:11:00Z")"), std::string::npos) << drop[0];
+  }
+}
+
 TEST(Alerts, CustomerBurstAndHighValueOncePerWindow) {
   const Config c = only(R"({"customer_window":"10m","customer_burst":{"orders":3},"high_value_customer":{"revenue":100},
                             "high_value_order":{"revenue":"80.00"}})");
