@@ -7,12 +7,10 @@
 
 namespace orderpulse {
 namespace {
-constexpr std::size_t kMinCapacity = 1 << 12;
 
-std::int32_t read_line(const char* p) {
-  std::int32_t line;
-  std::memcpy(&line, p, sizeof(line));
-  return line;
+std::uint32_t tag_of(std::uint64_t hash) {
+  const auto tag = static_cast<std::uint32_t>(hash >> 32);
+  return tag == 0 ? 1 : tag;
 }
 }  // namespace
 
@@ -75,73 +73,86 @@ void DedupSet::decode(Decoder& in) {
   }
 }
 
-DedupSet::Table::Table() : slots_(kMinCapacity, Slot{0, 0}), keys_(kMinCapacity, KeyRef{0, 0}), mask_(kMinCapacity - 1) {}
+// One chunk (a huge page) is allocated whatever the capacity, so that is the smallest table.
+DedupSet::Table::Table() : slots_(Slots::kChunkSize, Slot{0, 0}), mask_(Slots::kChunkSize - 1) {}
+
+DedupSet::EntryHead DedupSet::Table::head(std::uint32_t entry) const {
+  EntryHead h;
+  std::memcpy(&h, entry_at(arena_, entry), sizeof(h));
+  return h;
+}
 
 std::size_t DedupSet::Table::find(std::uint64_t hash, std::string_view order_id, std::int32_t line) const {
+  const std::uint32_t tag = tag_of(hash);
   for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
-    const Slot& s = slots_[i];
-    if (s.hash == 0) return npos;
-    if (s.hash != hash) continue;
-    const KeyRef k = keys_[i];
-    const char* bytes = key_bytes(k);
-    if (k.length == order_id.size() && read_line(bytes + k.length) == line &&
-        std::memcmp(bytes, order_id.data(), order_id.size()) == 0)
+    const Slot s = slots_[i];
+    if (s.tag == 0) return npos;
+    if (s.tag != tag) continue;
+    const char* e = entry_at(arena_, s.entry);
+    EntryHead h;
+    std::memcpy(&h, e, sizeof(h));
+    if (h.length == order_id.size() && h.line == line && std::memcmp(e + sizeof(h), order_id.data(), order_id.size()) == 0)
       return i;
   }
 }
 
-DedupSet::KeyRef DedupSet::Table::store_key(std::string_view order_id, std::int32_t line) {
-  const std::size_t need = order_id.size() + sizeof(line);
+std::uint32_t DedupSet::Table::append_entry(std::string_view order_id, std::int32_t line, TimestampMs t) {
+  const std::size_t need = (sizeof(EntryHead) + order_id.size() + kAlign - 1) / kAlign * kAlign;
   if (need > kArenaChunk) throw std::length_error("dedup key too long");
   if (arena_used_ + need > kArenaChunk) {
     arena_.push_back(std::make_shared_for_overwrite<char[]>(kArenaChunk));
     arena_used_ = 0;
   }
-  const std::size_t chunk = arena_.size() - 1;
-  if (chunk * kArenaChunk + arena_used_ + need > UINT32_MAX) throw std::length_error("dedup arena full");
+  const std::size_t offset = (arena_.size() - 1) * kArenaChunk + arena_used_;
+  if (offset / kAlign > UINT32_MAX) throw std::length_error("dedup arena full");
   char* p = arena_.back().get() + arena_used_;
-  std::memcpy(p, order_id.data(), order_id.size());
-  std::memcpy(p + order_id.size(), &line, sizeof(line));
-  const KeyRef k{static_cast<std::uint32_t>(chunk * kArenaChunk + arena_used_), static_cast<std::uint32_t>(order_id.size())};
+  const EntryHead h{t, line, static_cast<std::uint32_t>(order_id.size())};
+  std::memcpy(p, &h, sizeof(h));
+  std::memcpy(p + sizeof(h), order_id.data(), order_id.size());
   arena_used_ += need;
-  return k;
+  return static_cast<std::uint32_t>(offset / kAlign);
 }
 
 void DedupSet::Table::insert(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t) {
-  if ((size_ + 1) * 2 > slots_.size()) grow();
+  if (over_load(size_ + 1)) grow();
   std::size_t i = hash & mask_;
-  while (slots_[i].hash != 0) i = (i + 1) & mask_;
-  slots_.mut(i) = Slot{hash, t};
-  keys_.mut(i) = store_key(order_id, line);
+  while (slots_[i].tag != 0) i = (i + 1) & mask_;
+  slots_.mut(i) = Slot{tag_of(hash), append_entry(order_id, line, t)};
   ++size_;
   note_time(t);
 }
 
+void DedupSet::Table::set_time(std::size_t i, TimestampMs t) {
+  const std::uint32_t old = slots_[i].entry;
+  const EntryHead h = head(old);
+  const std::string_view order_id(entry_at(arena_, old) + sizeof(EntryHead), h.length);
+  slots_.mut(i).entry = append_entry(order_id, h.line, t);
+  note_time(t);
+}
+
 void DedupSet::Table::grow() {
-  // Re-slot by the stored hashes; keys stay where they are in the arena.
-  CowChunks<Slot> slots(slots_.size() * 2, Slot{0, 0});
-  CowChunks<KeyRef> keys(slots.size(), KeyRef{0, 0});
+  // Re-slot every key: the slots keep only part of the hash, so it is taken again from the entry.
+  Slots slots(slots_.size() * 2, Slot{0, 0});
   const std::size_t mask = slots.size() - 1;
   for (std::size_t j = 0; j < slots_.size(); ++j) {
     const Slot s = slots_[j];
-    if (s.hash == 0) continue;
-    std::size_t i = s.hash & mask;
-    while (slots[i].hash != 0) i = (i + 1) & mask;
+    if (s.tag == 0) continue;
+    const EntryHead h = head(s.entry);
+    const std::uint64_t hash = dedup_key_hash(std::string_view(entry_at(arena_, s.entry) + sizeof(EntryHead), h.length), h.line);
+    std::size_t i = hash & mask;
+    while (slots[i].tag != 0) i = (i + 1) & mask;
     slots.mut(i) = s;
-    keys.mut(i) = keys_[j];
   }
   slots_ = std::move(slots);
-  keys_ = std::move(keys);
   mask_ = mask;
 }
 
 void DedupSet::Table::reserve(std::size_t n) {
   std::size_t capacity = slots_.size();
-  while (capacity < 2 * (n + 1)) capacity *= 2;
+  while ((n + 1) * 10 > capacity * 7) capacity *= 2;
   if (capacity == slots_.size()) return;
   if (size_ != 0) throw std::logic_error("DedupSet::Table::reserve on a used table");
-  slots_ = CowChunks<Slot>(capacity, Slot{0, 0});
-  keys_ = CowChunks<KeyRef>(capacity, KeyRef{0, 0});
+  slots_ = Slots(capacity, Slot{0, 0});
   mask_ = capacity - 1;
 }
 
@@ -154,18 +165,17 @@ void DedupSet::Table::clear() {
   max_time_ = kMinTime;
 }
 
-DedupSet::Frozen::Table DedupSet::Table::freeze() {
-  return Frozen::Table{slots_.freeze(), keys_.freeze(), {arena_.begin(), arena_.end()}};
-}
+DedupSet::Frozen::Table DedupSet::Table::freeze() { return Frozen::Table{slots_.freeze(), {arena_.begin(), arena_.end()}}; }
 
 void DedupSet::Table::for_each(const Frozen::Table& t,
                                const std::function<void(std::string_view, std::int32_t, TimestampMs)>& fn) {
   for (std::size_t i = 0; i < t.slots.size; ++i) {
-    const Slot& s = t.slots[i];
-    if (s.hash == 0) continue;
-    const KeyRef k = t.keys[i];
-    const char* bytes = t.arena[k.offset / kArenaChunk].get() + k.offset % kArenaChunk;
-    fn(std::string_view(bytes, k.length), read_line(bytes + k.length), s.time);
+    const Slot s = t.slots[i];
+    if (s.tag == 0) continue;
+    const char* e = entry_at(t.arena, s.entry);
+    EntryHead h;
+    std::memcpy(&h, e, sizeof(h));
+    fn(std::string_view(e + sizeof(h), h.length), h.line, h.time);
   }
 }
 

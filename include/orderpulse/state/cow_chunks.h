@@ -5,6 +5,7 @@
 // that did not change, and the pause a checkpoint causes is bounded by one chunk copy (tens of
 // KiB), wherever the state is large. Owned by one state object on the engine thread; a Frozen view
 // may be read on any thread, since nobody writes a shared chunk again.
+// Chunks of 2 MiB or more are allocated on huge pages (tables probed at random choose that size).
 
 #include <algorithm>
 #include <cstddef>
@@ -13,6 +14,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "orderpulse/common/huge_pages.h"
 #include "orderpulse/common/prefetch.h"
 
 namespace orderpulse {
@@ -54,7 +56,7 @@ class CowChunks {
     const std::size_t held = std::min(n, chunks_.size() * kChunkSize);
     for (std::size_t i = size_; i < held; ++i) mut(i) = value;
     while (chunks_.size() * kChunkSize < n) {
-      chunks_.push_back(std::make_shared_for_overwrite<T[]>(kChunkSize));
+      chunks_.push_back(allocate_chunk());
       std::fill_n(chunks_.back().get(), kChunkSize, value);
       owned_.push_back(1);
     }
@@ -65,7 +67,7 @@ class CowChunks {
   void fill(const T& value) {
     for (std::size_t c = 0; c < chunks_.size(); ++c) {
       if (!owned_[c]) {
-        chunks_[c] = std::make_shared_for_overwrite<T[]>(kChunkSize);
+        chunks_[c] = allocate_chunk();
         owned_[c] = 1;
       }
       std::fill_n(chunks_[c].get(), kChunkSize, value);
@@ -84,8 +86,16 @@ class CowChunks {
   std::uint64_t copies() const { return copies_; }
 
  private:
+  static std::shared_ptr<T[]> allocate_chunk() {
+    if constexpr (kChunkSize * sizeof(T) >= kHugePageBytes)
+      return std::shared_ptr<T[]>(static_cast<T*>(huge_page_alloc(kChunkSize * sizeof(T))),
+                                  [](T* p) { huge_page_free(p); });
+    else
+      return std::make_shared_for_overwrite<T[]>(kChunkSize);
+  }
+
   void unshare(std::size_t c) {
-    auto copy = std::make_shared_for_overwrite<T[]>(kChunkSize);
+    auto copy = allocate_chunk();
     std::copy_n(chunks_[c].get(), kChunkSize, copy.get());
     chunks_[c] = std::move(copy);
     owned_[c] = 1;

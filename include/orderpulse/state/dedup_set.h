@@ -6,9 +6,13 @@
 //
 // Keys live in two generations of open-addressing tables: new keys go to the current one; when
 // every key of the previous one has expired, it is cleared and becomes the current one. Eviction
-// thus never copies a key, a slot is 16 bytes (hash, time) so a probe touches one cache line, and
-// callers prefetch the slots of a record a few records ahead. Slots sit in copy-on-write chunks
-// and key bytes in an append-only arena, so a checkpoint freezes the set without copying it.
+// thus never copies a key. The tables are far larger than the caches and every record probes
+// both, so a slot is 8 bytes (a 32-bit tag of the hash and where the key's entry is) and the
+// slots sit on huge pages: a new key costs one cache line per table, which callers prefetch a few
+// records ahead, and nothing else at random. Entries (time, line, order id) are appended to an
+// arena and read only when a tag matches, which for a new key happens about once in 2^32 probes.
+// Slots sit in copy-on-write chunks and entries are never written again once appended (a
+// refreshed time appends a new entry), so a checkpoint freezes the set without copying it.
 // Engine thread only; a Frozen view may be read on any thread.
 
 #include <cstdint>
@@ -27,22 +31,25 @@ namespace orderpulse {
 
 class DedupSet {
   struct Slot {
-    std::uint64_t hash;  // 0 = empty (real hashes are forced non-zero)
+    std::uint32_t tag;    // the hash's high half, never 0 (0 marks an empty slot)
+    std::uint32_t entry;  // the key's entry in the arena, in kAlign units
+  };
+  // An entry: this head, then `length` order id bytes, padded to kAlign.
+  struct EntryHead {
     TimestampMs time;
+    std::int32_t line;
+    std::uint32_t length;
   };
-  struct KeyRef {
-    std::uint32_t offset;  // in the arena: chunk index * kArenaChunk + position
-    std::uint32_t length;  // order_id bytes; the line follows as 4 raw bytes
-  };
+  static constexpr std::size_t kAlign = alignof(EntryHead);
   static constexpr std::size_t kArenaChunk = 1 << 20;
+  static constexpr unsigned kSlotChunkBits = 18;  // 2 MiB of slots: one huge page
+  using Slots = CowChunks<Slot, kSlotChunkBits>;
 
  public:
-
   // The set as a checkpoint holds it.
   struct Frozen {
     struct Table {
-      CowChunks<Slot>::Frozen slots;
-      CowChunks<KeyRef>::Frozen keys;
+      Slots::Frozen slots;
       std::vector<std::shared_ptr<const char[]>> arena;
     };
     Table current, previous;
@@ -77,11 +84,9 @@ class DedupSet {
     // The index of the slot holding the key, or npos.
     std::size_t find(std::uint64_t hash, std::string_view order_id, std::int32_t line) const;
     void insert(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t);
-    TimestampMs time_at(std::size_t i) const { return slots_[i].time; }
-    void set_time(std::size_t i, TimestampMs t) {
-      slots_.mut(i).time = t;
-      note_time(t);
-    }
+    TimestampMs time_at(std::size_t i) const { return head(slots_[i].entry).time; }
+    // A new entry with the later time: entries a checkpoint may hold are never written again.
+    void set_time(std::size_t i, TimestampMs t);
     void clear();
     // Room for n keys without growing (restore knows the count up front).
     void reserve(std::size_t n);
@@ -96,11 +101,16 @@ class DedupSet {
    private:
     void note_time(TimestampMs t) { max_time_ = std::max(max_time_, t); }
     void grow();
-    KeyRef store_key(std::string_view order_id, std::int32_t line);
-    const char* key_bytes(KeyRef k) const { return arena_[k.offset / kArenaChunk].get() + k.offset % kArenaChunk; }
+    bool over_load(std::size_t n) const { return n * 10 > slots_.size() * 7; }
+    std::uint32_t append_entry(std::string_view order_id, std::int32_t line, TimestampMs t);
+    template <typename Arena>
+    static const char* entry_at(const Arena& arena, std::uint32_t entry) {
+      const std::size_t offset = std::size_t{entry} * kAlign;
+      return arena[offset / kArenaChunk].get() + offset % kArenaChunk;
+    }
+    EntryHead head(std::uint32_t entry) const;
 
-    CowChunks<Slot> slots_;
-    CowChunks<KeyRef> keys_;  // parallel to slots_
+    Slots slots_;
     std::vector<std::shared_ptr<char[]>> arena_;
     std::size_t arena_used_ = kArenaChunk;  // bytes used in the last arena chunk
     std::size_t mask_;
