@@ -9,7 +9,7 @@ void Admission::on_batch(EventBatch& batch, Collector&) {
   // The dedup table is far larger than the caches: prefetch the slot of the record a few places
   // ahead (its hash came from the parse thread) so its cache miss overlaps with this one's work,
   // and its order id, which the parse thread wrote and a new key is copied from.
-  constexpr std::size_t kAhead = 8;
+  constexpr std::size_t kAhead = 16;
   for (std::size_t i = 0; i < events.size(); ++i) {
     if (i + kAhead < events.size() && events[i + kAhead].status == EventStatus::accepted && events[i + kAhead].kind == EventKind::order) {
       dedup_.prefetch(events[i + kAhead].dedup_hash);

@@ -8,6 +8,13 @@
 namespace orderpulse {
 namespace {
 
+// Probes start at the first slot of the hash's cache line (8 slots): a line then fills from its
+// start and a search for a new key, the common case, ends inside the one line that was prefetched
+// unless that line is full. Starting anywhere in the line made half the searches cross into the
+// next, unfetched line.
+constexpr std::size_t kLineSlots = 8;
+std::size_t home(std::uint64_t hash, std::size_t mask) { return hash & mask & ~(kLineSlots - 1); }
+
 std::uint32_t tag_of(std::uint64_t hash) {
   const auto tag = static_cast<std::uint32_t>(hash >> 32);
   return tag == 0 ? 1 : tag;
@@ -84,7 +91,7 @@ DedupSet::EntryHead DedupSet::Table::head(std::uint32_t entry) const {
 
 std::size_t DedupSet::Table::find(std::uint64_t hash, std::string_view order_id, std::int32_t line) const {
   const std::uint32_t tag = tag_of(hash);
-  for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
+  for (std::size_t i = home(hash, mask_);; i = (i + 1) & mask_) {
     const Slot s = slots_[i];
     if (s.tag == 0) return npos;
     if (s.tag != tag) continue;
@@ -115,7 +122,7 @@ std::uint32_t DedupSet::Table::append_entry(std::string_view order_id, std::int3
 
 void DedupSet::Table::insert(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t) {
   if (over_load(size_ + 1)) grow();
-  std::size_t i = hash & mask_;
+  std::size_t i = home(hash, mask_);
   while (slots_[i].tag != 0) i = (i + 1) & mask_;
   slots_.mut(i) = Slot{tag_of(hash), append_entry(order_id, line, t)};
   ++size_;
@@ -139,7 +146,7 @@ void DedupSet::Table::grow() {
     if (s.tag == 0) continue;
     const EntryHead h = head(s.entry);
     const std::uint64_t hash = dedup_key_hash(std::string_view(entry_at(arena_, s.entry) + sizeof(EntryHead), h.length), h.line);
-    std::size_t i = hash & mask;
+    std::size_t i = home(hash, mask);
     while (slots[i].tag != 0) i = (i + 1) & mask;
     slots.mut(i) = s;
   }

@@ -80,7 +80,7 @@ class DedupSet {
   class Table {
    public:
     Table();
-    void prefetch(std::uint64_t hash) const { slots_.prefetch(hash & mask_); }
+    void prefetch(std::uint64_t hash) const { slots_.prefetch(hash & mask_ & ~std::uint64_t{7}); }
     // The index of the slot holding the key, or npos.
     std::size_t find(std::uint64_t hash, std::string_view order_id, std::int32_t line) const;
     void insert(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t);
