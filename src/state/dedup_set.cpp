@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "orderpulse/common/hash.h"
+#include "orderpulse/common/prefetch.h"
 
 namespace orderpulse {
 namespace {
@@ -39,6 +40,9 @@ void DedupSet::evict_older_than(TimestampMs min_time) {
   if (min_time == kMinTime || previous_.max_time() >= min_time) return;
   // Everything in the previous generation has expired.
   previous_.clear();
+  // The next generation will hold about as many keys as this one: size it now, while it is empty,
+  // rather than re-slot it as it grows.
+  previous_.reserve(current_.size());
   std::swap(previous_, current_);
 }
 
@@ -141,7 +145,9 @@ void DedupSet::Table::grow() {
   // Re-slot every key: the slots keep only part of the hash, so it is taken again from the entry.
   Slots slots(slots_.size() * 2, Slot{0, 0});
   const std::size_t mask = slots.size() - 1;
+  constexpr std::size_t kAhead = 16;  // entries are read at random: overlap their misses
   for (std::size_t j = 0; j < slots_.size(); ++j) {
+    if (j + kAhead < slots_.size() && slots_[j + kAhead].tag != 0) prefetch_read(entry_at(arena_, slots_[j + kAhead].entry));
     const Slot s = slots_[j];
     if (s.tag == 0) continue;
     const EntryHead h = head(s.entry);
