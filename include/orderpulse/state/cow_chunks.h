@@ -5,7 +5,6 @@
 // that did not change, and the pause a checkpoint causes is bounded by one chunk copy (tens of
 // KiB), wherever the state is large. Owned by one state object on the engine thread; a Frozen view
 // may be read on any thread, since nobody writes a shared chunk again.
-// Chunks of 2 MiB or more are allocated on huge pages (tables probed at random choose that size).
 
 #include <algorithm>
 #include <cstddef>
@@ -14,7 +13,6 @@
 #include <type_traits>
 #include <vector>
 
-#include "orderpulse/common/huge_pages.h"
 #include "orderpulse/common/prefetch.h"
 
 namespace orderpulse {
@@ -41,6 +39,7 @@ class CowChunks {
   std::size_t size() const { return size_; }
   const T& operator[](std::size_t i) const { return chunks_[i >> kChunkBits][i & kChunkMask]; }
   void prefetch(std::size_t i) const { prefetch_read(chunks_[i >> kChunkBits].get() + (i & kChunkMask)); }
+  void prefetch_for_write(std::size_t i) const { prefetch_write(chunks_[i >> kChunkBits].get() + (i & kChunkMask)); }
 
   // For writing: copies the chunk first when a checkpoint still holds it.
   T& mut(std::size_t i) {
@@ -86,13 +85,7 @@ class CowChunks {
   std::uint64_t copies() const { return copies_; }
 
  private:
-  static std::shared_ptr<T[]> allocate_chunk() {
-    if constexpr (kChunkSize * sizeof(T) >= kHugePageBytes)
-      return std::shared_ptr<T[]>(static_cast<T*>(huge_page_alloc(kChunkSize * sizeof(T))),
-                                  [](T* p) { huge_page_free(p); });
-    else
-      return std::make_shared_for_overwrite<T[]>(kChunkSize);
-  }
+  static std::shared_ptr<T[]> allocate_chunk() { return std::make_shared_for_overwrite<T[]>(kChunkSize); }
 
   void unshare(std::size_t c) {
     auto copy = allocate_chunk();
