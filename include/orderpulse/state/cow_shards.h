@@ -6,13 +6,13 @@
 // Owned by one state object on the engine thread; a copy held by a checkpoint may be read on
 // another thread, since nobody writes a shared shard again.
 
-#include <absl/container/flat_hash_map.h>
-
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+
+#include "orderpulse/state/flat_table.h"
 
 namespace orderpulse {
 
@@ -32,7 +32,7 @@ struct CowStats {
 template <typename Key, typename Value, std::uint32_t kShards = 16>
 class CowShards {
  public:
-  using Map = absl::flat_hash_map<Key, Value>;
+  using Map = FlatTable<Key, Value>;
 
   CowShards() = default;
   // Both sides now share every shard; whichever writes first copies it.
@@ -76,8 +76,7 @@ class CowShards {
   template <typename Fn>
   void for_each(Fn&& fn) const {
     for (const auto& shard : shards_)
-      if (shard)
-        for (const auto& [k, v] : *shard) fn(k, v);
+      if (shard) shard->for_each(fn);
   }
   std::size_t size() const {
     std::size_t n = 0;

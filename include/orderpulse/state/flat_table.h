@@ -1,0 +1,91 @@
+#pragma once
+// A hash table from an integer key to a small value, for keys that are either hashes already or
+// dense ids (customer hashes, product ids): linear probing over one array of slots, so a lookup
+// touches one cache line and a caller can prefetch that line records ahead. The alerts' customer
+// sums outgrow the caches, and the absl map they lived in offered a prefetch that GCC 12 compiled
+// to nothing. Iteration follows the slots, so it depends only on the keys inserted, never on a
+// per-process seed. Owned by one CowShards shard; one thread at a time.
+
+#include <cstdint>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "orderpulse/common/prefetch.h"
+
+namespace orderpulse {
+
+template <typename Key, typename Value>
+class FlatTable {
+  static_assert(std::is_unsigned_v<Key>);
+  // Key 0 marks an empty slot; a real key 0 is kept aside.
+  struct Slot {
+    Key key = 0;
+    Value value{};
+  };
+
+ public:
+  // The value of `key`, inserted as Value{} when new.
+  Value& operator[](Key key) {
+    if (key == 0) {
+      if (!zero_) {
+        zero_.emplace();
+        ++size_;
+      }
+      return *zero_;
+    }
+    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = index(key);; i = (i + 1) & mask) {
+      Slot& s = slots_[i];
+      if (s.key == key) return s.value;
+      if (s.key == 0) {
+        s.key = key;
+        ++size_;
+        return s.value;
+      }
+    }
+  }
+
+  // The line `key` would be found in, fetched for writing (every lookup here updates its value).
+  void prefetch(Key key) const {
+    if (!slots_.empty()) prefetch_write(&slots_[index(key)]);
+  }
+
+  template <typename Fn>
+  void for_each(Fn&& fn) const {
+    if (zero_) fn(Key{0}, *zero_);
+    for (const Slot& s : slots_)
+      if (s.key != 0) fn(s.key, s.value);
+  }
+
+  std::size_t size() const { return size_; }
+
+ private:
+  // Fibonacci hashing: the top bits of key * 2^64/phi spread dense ids and keep hashes spread.
+  std::size_t index(Key key) const {
+    return static_cast<std::size_t>((static_cast<std::uint64_t>(key) * 0x9E3779B97F4A7C15ULL) >> shift_);
+  }
+
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    const std::size_t capacity = old.empty() ? 16 : old.size() * 2;
+    slots_.assign(capacity, Slot{});
+    shift_ = 64 - static_cast<unsigned>(__builtin_ctzll(capacity));
+    const std::size_t mask = capacity - 1;
+    for (Slot& s : old) {
+      if (s.key == 0) continue;
+      std::size_t i = index(s.key);
+      while (slots_[i].key != 0) i = (i + 1) & mask;
+      slots_[i] = std::move(s);
+    }
+  }
+
+  std::vector<Slot> slots_;
+  unsigned shift_ = 64;
+  std::size_t size_ = 0;
+  std::optional<Value> zero_;
+};
+
+}  // namespace orderpulse
