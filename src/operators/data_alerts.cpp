@@ -180,13 +180,18 @@ void DataAlerts::on_watermark(TimestampMs watermark, Collector& out) {
     }
   }
   // Customer windows the watermark has closed: their episodes end, their sums are freed.
-  for (auto it = state_.open.begin(); it != state_.open.end();) {
-    auto next = std::next(it);
-    if (it->second.until != kMaxTime && it->second.until <= watermark) {
+  if (earliest_until_ <= watermark) {
+    earliest_until_ = kMaxTime;
+    for (auto it = state_.open.begin(); it != state_.open.end();) {
+      auto next = std::next(it);
       const TimestampMs until = it->second.until;
-      resolve(it, until, until, 0, it->second.alert.values, "window closed");
+      if (until != kMaxTime && until <= watermark) {
+        resolve(it, until, until, 0, it->second.alert.values, "window closed");
+      } else {
+        earliest_until_ = std::min(earliest_until_, until);
+      }
+      it = next;
     }
-    it = next;
   }
   while (!state_.customers.empty() && state_.customers.begin()->first + config_.customer_window <= watermark)
     state_.customers.erase(state_.customers.begin());
@@ -264,6 +269,7 @@ void DataAlerts::judge_metric(AlertRule up, AlertRule down, std::string_view sub
 void DataAlerts::fire(std::string key, Alert alert, TimestampMs release, std::uint8_t group, TimestampMs until) {
   state_.pending.push_back(PendingAlert{release, group, group ? seq_now_ : 0, alert});
   state_.open.emplace(std::move(key), Episode{std::move(alert), until});
+  earliest_until_ = std::min(earliest_until_, until);
 }
 
 void DataAlerts::resolve(std::map<std::string, Episode>::iterator it, TimestampMs event_time, TimestampMs release,

@@ -33,7 +33,10 @@ class DataAlerts final : public Operator {
   const AlertState& freeze() const { return state_; }
   const CowStats& cow_stats() const { return cow_; }
   static void encode(const AlertState& state, Encoder& out) { state.encode(out); }
-  void decode(Decoder& in) { state_.decode(in); }
+  void decode(Decoder& in) {
+    state_.decode(in);
+    earliest_until_ = kMinTime;  // unknown: the next watermark looks at every open episode
+  }
 
  private:
   void on_stock(const StockLevel& level, const Event& e);
@@ -51,6 +54,9 @@ class DataAlerts final : public Operator {
   AlertState state_;
   std::uint64_t seq_now_ = 0;  // read position of the record being handled
   // The bucket the previous record went to: most records of a batch share one.
+  // No open episode ends before this (kMinTime: not known). Thousands of customer episodes may be
+  // open; a watermark before their windows end then skips looking at each of them.
+  TimestampMs earliest_until_ = kMinTime;
   TimestampMs cached_minute_ = kMinTime;
   MinuteSums* cached_sums_ = nullptr;
   TimestampMs cached_window_ = kMinTime;
