@@ -4,7 +4,11 @@ namespace orderpulse {
 
 void Enrichment::on_batch(EventBatch& batch, Collector& out) {
   auto& events = batch.events();
+  // The product index outgrows the caches with a large catalog: fetch a record's slot a few
+  // records ahead (its hash came from the parse thread).
+  constexpr std::size_t kAhead = 8;
   for (std::size_t i = 0; i < events.size(); ++i) {
+    if (i + kAhead < events.size()) directory_.prefetch_product(events[i + kAhead].product_hash);
     Event& e = events[i];
     if (e.status != EventStatus::accepted) continue;
     e.product_ref = directory_.product(e.product_id, e.product_hash);

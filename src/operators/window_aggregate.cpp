@@ -10,7 +10,11 @@ WindowAggregate::WindowAggregate(const Config& config, const ProductDirectory& d
     : specs_(config.windows), top_n_(config.top_n), directory_(directory), store_(config.pane_size()) {}
 
 void WindowAggregate::on_batch(EventBatch& batch, Collector&) {
-  for (Event& e : batch.events()) {
+  auto& events = batch.events();
+  constexpr std::size_t kAhead = 8;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (i + kAhead < events.size() && events[i + kAhead].status == EventStatus::accepted) store_.prefetch(events[i + kAhead]);
+    const Event& e = events[i];
     if (e.status != EventStatus::accepted || e.kind != EventKind::order) continue;
     store_.add(e, e.customer_hash);
     totals_.add(e, e.customer_hash);

@@ -86,8 +86,8 @@ void Aggregate::decode(Decoder& in, std::size_t max_products, std::size_t max_ca
 }
 
 Aggregate& PaneStore::pane_for(TimestampMs t) {
+  if (in_cached(t)) return *cached_;  // no division for most records
   const TimestampMs start = pane_start(t);
-  if (cached_ && start == cached_start_) return *cached_;
   Slot& slot = panes_[start];
   if (!slot.agg) {
     slot.agg = std::make_shared<Aggregate>();

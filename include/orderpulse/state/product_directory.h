@@ -24,6 +24,7 @@ class ProductDirectory {
   // `hash` is stable_hash(product_id), when the caller has it already.
   std::uint32_t product(std::string_view product_id, std::uint64_t hash);
   std::uint32_t product(std::string_view product_id) { return product(product_id, stable_hash(product_id)); }
+  void prefetch_product(std::uint64_t hash) const { products_.prefetch(hash); }
   // The category id of a record of this product: its own category when it names one, else the
   // catalog's, else "unknown".
   std::uint32_t category_for(std::uint32_t product, std::string_view given);
