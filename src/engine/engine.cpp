@@ -19,11 +19,13 @@ void Engine::process(EventBatch& batch) {
   if (!batch.parsed()) parser_.parse(batch);
   for (Operator* op : pipeline_) op->on_batch(batch, collector_);
 
-  std::uint32_t last_source = UINT32_MAX;
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    const std::uint32_t source = batch.record(i).origin->source_id;
-    if (source != last_source) watermarks_.touch(source);
-    last_source = source;
+  if (watermarks_.tracks_activity()) {
+    std::uint32_t last_source = UINT32_MAX;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const std::uint32_t source = batch.record(i).origin->source_id;
+      if (source != last_source) watermarks_.touch(source);
+      last_source = source;
+    }
   }
   for (const Event& e : batch.events()) {
     ++stats_.read;

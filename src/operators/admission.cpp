@@ -6,6 +6,16 @@ namespace orderpulse {
 
 void Admission::on_batch(EventBatch& batch, Collector&) {
   auto& events = batch.events();
+  // A source's watermark only moves with its own accepted records, so along a run of records of one
+  // source (a whole batch in batch mode) it is tracked here and written back once at the run's end,
+  // rather than looked up and updated in the watermark map for every record.
+  std::uint32_t source = UINT32_MAX;
+  TimestampMs max_time = kMinTime;  // of the run's source: its watermark is this minus the delay
+  bool accepted = false;
+  auto end_run = [&] {
+    if (accepted) watermarks_.observe(source, max_time);
+    accepted = false;
+  };
   // The dedup table is far larger than the caches: prefetch the slot of the record a few places
   // ahead (its hash came from the parse thread) so its cache miss overlaps with this one's work,
   // and its order id, which the parse thread wrote and a new key is copied from.
@@ -17,8 +27,12 @@ void Admission::on_batch(EventBatch& batch, Collector&) {
     }
     Event& e = events[i];
     if (e.status != EventStatus::accepted) continue;
-    const std::uint32_t source = batch.record(e.record).origin->source_id;
-    const TimestampMs wm = watermarks_.source_watermark(source);
+    if (const std::uint32_t s = batch.record(e.record).origin->source_id; s != source) {
+      end_run();
+      source = s;
+      max_time = watermarks_.max_time(source);
+    }
+    const TimestampMs wm = max_time == kMinTime ? kMinTime : max_time - watermarks_.delay();
     if (e.event_time < wm || windows_.all_windows_final(e.event_time)) {
       e.status = EventStatus::late;
       e.reason = DropReason::late;
@@ -31,8 +45,10 @@ void Admission::on_batch(EventBatch& batch, Collector&) {
       e.reason = DropReason::duplicate;
       continue;
     }
-    watermarks_.observe(source, e.event_time);
+    max_time = std::max(max_time, e.event_time);
+    accepted = true;
   }
+  end_run();
 }
 
 void Admission::on_watermark(TimestampMs watermark, Collector&) {

@@ -25,9 +25,15 @@ class SourceWatermarks {
 
   // kMinTime until the source has accepted a record.
   TimestampMs source_watermark(std::uint32_t source) const {
-    auto it = max_time_.find(source);
-    return it == max_time_.end() ? kMinTime : it->second - delay_;
+    const TimestampMs t = max_time(source);
+    return t == kMinTime ? kMinTime : t - delay_;
   }
+  // The latest event time the source has accepted; kMinTime before its first record.
+  TimestampMs max_time(std::uint32_t source) const {
+    auto it = max_time_.find(source);
+    return it == max_time_.end() ? kMinTime : it->second;
+  }
+  DurationMs delay() const { return delay_; }
   void observe(std::uint32_t source, TimestampMs event_time) {
     if (!announced_.empty()) announced_.erase(source);
     auto [it, inserted] = max_time_.try_emplace(source, event_time);
@@ -77,6 +83,8 @@ class SourceWatermarks {
     if (first_now_ == kMinTime) first_now_ = now;
     now_ = now;
   }
+  // Whether touch() records anything (only with an idle timeout).
+  bool tracks_activity() const { return idle_timeout_ > 0; }
   // The source delivered records at the current clock time.
   void touch(std::uint32_t source) {
     if (idle_timeout_ > 0) last_seen_[source] = now_;
