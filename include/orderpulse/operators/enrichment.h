@@ -33,6 +33,8 @@ class Enrichment final : public Operator {
   void decode(Decoder& in);
 
  private:
+  // The record's category and stock, once its product is known; `index` is its place in the batch.
+  void settle(Event& e, std::size_t index, Collector& out);
   ProductDirectory& directory_;
   CowChunks<std::int64_t> sold_;  // by product id
 };

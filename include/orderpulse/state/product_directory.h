@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "orderpulse/common/prefetch.h"
 #include "orderpulse/state/catalog.h"
 #include "orderpulse/state/codec.h"
 #include "orderpulse/state/interner.h"
@@ -25,6 +26,7 @@ class ProductDirectory {
   std::uint32_t product(std::string_view product_id, std::uint64_t hash);
   std::uint32_t product(std::string_view product_id) { return product(product_id, stable_hash(product_id)); }
   void prefetch_product(std::uint64_t hash) const { products_.prefetch(hash); }
+  void prefetch_info(std::uint32_t product) const { prefetch_read(&products_info_[product]); }
   // The category id of a record of this product: its own category when it names one, else the
   // catalog's, else "unknown".
   std::uint32_t category_for(std::uint32_t product, std::string_view given);
