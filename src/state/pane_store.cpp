@@ -53,12 +53,18 @@ void Aggregate::add(const Event& e, std::uint64_t customer_hash, CowStats& cow) 
 
 void Aggregate::encode(Encoder& out) const {
   totals.encode(out);
-  out.varint(products.size());
-  products.for_each([&out](std::uint32_t id, const ProductAgg& agg) {
+  // By id: decode inserts them in this order, and inserting a table's keys in its own slot order
+  // into a growing table of the same hash piles them into its first slots (restore took 5x longer).
+  std::vector<std::pair<std::uint32_t, ProductAgg>> sorted;
+  sorted.reserve(products.size());
+  products.for_each([&sorted](std::uint32_t id, const ProductAgg& agg) { sorted.emplace_back(id, agg); });
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  out.varint(sorted.size());
+  for (const auto& [id, agg] : sorted) {
     out.varint(id);
     out.svarint(agg.revenue);
     out.varint(static_cast<std::uint64_t>(agg.items));
-  });
+  }
   out.varint(categories.size());
   for (const auto& [id, rev] : categories) {
     out.varint(id);

@@ -4,7 +4,9 @@
 // touches one cache line and a caller can prefetch that line records ahead. The alerts' customer
 // sums outgrow the caches, and the absl map they lived in offered a prefetch that GCC 12 compiled
 // to nothing. Iteration follows the slots, so it depends only on the keys inserted, never on a
-// per-process seed. Owned by one CowShards shard; one thread at a time.
+// per-process seed. That order is the hash's order: never insert one table's keys into another in
+// it (the new table's first slots would take them all, one long probe each); sort them first.
+// Owned by one CowShards shard; one thread at a time.
 
 #include <cstdint>
 #include <optional>
