@@ -245,7 +245,9 @@ DedupSet::Frozen::Table DedupSet::Table::freeze() {
 
 void DedupSet::Table::for_each(const Frozen::Table& t,
                                const std::function<void(std::string_view, std::int32_t, TimestampMs)>& fn) {
+  constexpr std::size_t kAhead = 16;  // entries are read at random: overlap their misses
   for (std::size_t i = 0; i < t.fingerprints.size; ++i) {
+    if (i + kAhead < t.fingerprints.size && t.fingerprints[i + kAhead] != 0) prefetch_read(entry_at(t.arena, t.entries[i + kAhead]));
     if (t.fingerprints[i] == 0) continue;
     const char* e = entry_at(t.arena, t.entries[i]);
     EntryHead h;
