@@ -1,0 +1,108 @@
+// The hash tables behind the hot path: FlatTable (sharded sums), Interner (product and category
+// ids) and DedupSet's fingerprint groups, each checked against a plain std::map.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <string>
+
+#include "orderpulse/state/cow_shards.h"
+#include "orderpulse/state/dedup_set.h"
+#include "orderpulse/state/flat_table.h"
+#include "orderpulse/state/interner.h"
+
+namespace orderpulse {
+namespace {
+
+TEST(FlatTable, MatchesAMapIncludingKeyZero) {
+  FlatTable<std::uint64_t, std::int64_t> table;
+  std::map<std::uint64_t, std::int64_t> want;
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 200'000; ++i) {
+    // Dense ids, a few huge keys and 0 (which the table keeps aside, 0 marking an empty slot).
+    const std::uint64_t key = i % 10 == 0 ? rng() : i % 97 == 0 ? 0 : static_cast<std::uint64_t>(rng() % 50'000);
+    table[key] += i;
+    want[key] += i;
+  }
+  EXPECT_EQ(table.size(), want.size());
+  std::map<std::uint64_t, std::int64_t> got;
+  table.for_each([&](std::uint64_t k, std::int64_t v) { EXPECT_TRUE(got.emplace(k, v).second) << "key twice: " << k; });
+  EXPECT_EQ(got, want);
+}
+
+TEST(FlatTable, IterationDependsOnlyOnTheKeys) {
+  auto order = [](std::uint32_t first) {
+    FlatTable<std::uint32_t, int> t;
+    for (std::uint32_t k = first; k < first + 5000; ++k) t[k] = 1;
+    for (std::uint32_t k = first + 4999; k + 1 > first; --k) t[k] += 1;  // same keys again
+    std::vector<std::uint32_t> keys;
+    t.for_each([&](std::uint32_t k, int) { keys.push_back(k); });
+    return keys;
+  };
+  EXPECT_EQ(order(10), order(10));
+}
+
+TEST(CowShards, ACopyKeepsItsValuesWhileTheOriginalChanges) {
+  CowShards<std::uint32_t, std::int64_t> a;
+  for (std::uint32_t k = 0; k < 1000; ++k) a[k] = k;
+  const CowShards<std::uint32_t, std::int64_t> frozen = a;
+  for (std::uint32_t k = 0; k < 1000; k += 3) a[k] = -1;
+  a[5000] = 7;
+  std::int64_t sum = 0;
+  std::size_t n = 0;
+  frozen.for_each([&](std::uint32_t k, std::int64_t v) {
+    EXPECT_EQ(v, static_cast<std::int64_t>(k));
+    sum += v;
+    ++n;
+  });
+  EXPECT_EQ(n, 1000u);
+  EXPECT_EQ(sum, 999 * 1000 / 2);
+  EXPECT_EQ(a.size(), 1001u);
+}
+
+TEST(Interner, ShortAndLongNamesGetStableDenseIds) {
+  Interner in;
+  std::map<std::string, std::uint32_t> want;
+  for (int i = 0; i < 30'000; ++i) {
+    // Up to 19 bytes a name sits inline in its slot; longer ones are compared where they are kept.
+    const std::string name = i % 2 ? "p" + std::to_string(i % 7000) : std::string(32, 'x') + std::to_string(i % 5000);
+    const std::uint32_t id = in.intern(name);
+    auto [it, inserted] = want.emplace(name, static_cast<std::uint32_t>(want.size()));
+    EXPECT_EQ(id, it->second) << name;
+    EXPECT_EQ(in.name(id), name);
+  }
+  EXPECT_EQ(in.size(), want.size());
+  EXPECT_EQ(in.find("p123"), want.at("p123"));
+  EXPECT_EQ(in.find(std::string(32, 'x') + "78"), want.at(std::string(32, 'x') + "78"));
+  EXPECT_FALSE(in.find("p7000").has_value());
+  EXPECT_FALSE(in.find("").has_value());
+  // The empty name and a 19- and a 20-byte name, at the inline boundary.
+  const std::uint32_t empty = in.intern("");
+  const std::uint32_t at19 = in.intern(std::string(19, 'a'));
+  const std::uint32_t at20 = in.intern(std::string(20, 'a'));
+  EXPECT_NE(at19, at20);
+  EXPECT_EQ(in.intern(""), empty);
+  EXPECT_EQ(in.intern(std::string(19, 'a')), at19);
+  EXPECT_EQ(in.intern(std::string(20, 'a')), at20);
+}
+
+TEST(DedupSet, ManyKeysAcrossGroupsAndGrowth) {
+  // Enough keys to fill groups, overflow them into the next and grow the tables several times;
+  // every key is new once and a duplicate after, long ids included.
+  DedupSet d;
+  auto id = [](int i) { return (i % 5 ? "o" : "a-much-longer-order-identifier-") + std::to_string(i); };
+  for (int i = 0; i < 300'000; ++i) {
+    const std::string k = id(i);
+    ASSERT_FALSE(d.seen_or_insert(dedup_key_hash(k, 1), k, 1, i, kMinTime)) << k;
+  }
+  for (int i = 0; i < 300'000; i += 7) {
+    const std::string k = id(i);
+    EXPECT_TRUE(d.seen_or_insert(dedup_key_hash(k, 1), k, 1, i, kMinTime)) << k;
+    EXPECT_FALSE(d.seen_or_insert(dedup_key_hash(k, 2), k, 2, i, kMinTime)) << k;  // another line
+  }
+  EXPECT_EQ(d.size(), 300'000u + (300'000u + 6) / 7);
+}
+
+}  // namespace
+}  // namespace orderpulse
