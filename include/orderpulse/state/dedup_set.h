@@ -9,11 +9,12 @@
 // thus never copies a key.
 //
 // Every record probes both tables, and on this kind of machine a random read beyond a few MiB of
-// working set costs ~150 ns (measured: 15 ns up to 3 MiB, 140 ns from 4 MiB), prefetched or not.
-// So the part a probe reads is two bytes per slot: a fingerprint of the hash (0 = empty), 8 to a
-// group compared at once, about 3 MiB per million keys over both tables. A slot's entry index (4
-// bytes, written once per new key) and the entries themselves (hash, time, line and order id,
-// appended to an arena) are read only when a fingerprint matches: for a new key about once in 10^4.
+// working set costs ~150 ns (measured: 15 ns up to 3 MiB, 140 ns from 4 MiB) unless it was
+// prefetched in time. So the part a probe reads is two bytes per slot: a fingerprint of the hash
+// (0 = empty), 8 to a group compared at once; a generation of a million keys takes 2-4 MiB of them.
+// A slot's entry index (4 bytes, written once per new key, its line prefetched for writing) and
+// the entries themselves (hash, time, line and order id, appended to an arena) are read only when
+// a fingerprint matches: for a new key about once in 10^4.
 // Fingerprints and entry indexes sit in copy-on-write chunks and entries are never written again
 // once appended (a refreshed time appends a new entry), so a checkpoint freezes the set without
 // copying it. Engine thread only; a Frozen view may be read on any thread.
