@@ -1,5 +1,7 @@
 #include "orderpulse/serve/live_view.h"
 
+#include <algorithm>
+
 #include "orderpulse/common/json_text.h"
 
 namespace orderpulse {
@@ -130,11 +132,20 @@ void LiveView::after_batch(Engine& engine, TimestampMs wall_now, bool changed) {
   }
   const bool had_alerts = !batch_alerts_.empty();
   batch_alerts_.clear();
-  if (!changed && !had_alerts && snapshot_) return;
+  const bool quiet = !changed;
+  if (changed) open_stale_ = true;
+  const TimestampMs watermark = engine.stats().watermark;
+  const bool one_final = std::any_of(open_.begin(), open_.end(), [watermark](const WindowResult& w) { return w.end <= watermark; });
+  const bool refresh = open_stale_ && (quiet || one_final || open_at_ == kMinTime || wall_now - open_at_ >= kOpenRefreshMs);
+  if (!changed && !had_alerts && snapshot_ && !refresh) return;
 
-  const std::vector<WindowResult> open = engine.open_windows();
+  if (refresh) {
+    open_ = engine.open_windows();
+    open_at_ = wall_now;
+    open_stale_ = false;
+  }
   std::string state = "{";
-  append_state(state, engine, open, wall_now);
+  append_state(state, engine, open_, wall_now);
   hub_.publish({FeedChannel::metrics, message("metrics", state + "}")});
 
   state += ",\"recent_windows\":[";

@@ -165,6 +165,17 @@ def test_feed_during_replay(ctx):
         chk.eq(last.get("batches"), snap["batches"], "last metrics message batches vs /api/snapshot")
     chk.eq(snap["recent_windows"], file_windows[-120:], "/api/snapshot recent_windows vs the last 120 lines of "
                                                         "windows.jsonl (oldest first)")
+    # Once ingest has stopped the open windows are current (the server recomputes them at most
+    # every 250 ms under load): each equals batch mode's final window for the same spec and start,
+    # which holds every record of the input.
+    batch_windows = window_objects(oplib.run_batch(ctx, [inp], ctx.dir("batch")).windows_path)
+    final = {(w["window"], w["start"]): w for w in batch_windows}
+    opens = snap.get("open_windows", [])
+    chk.expect(len(opens) == 2, f"(test premise) settled open windows: {len(opens)}, expected one per spec")
+    for w in opens:
+        got = {k: v for k, v in w.items() if k != "partial"}
+        chk.eq(got, final.get((w.get("window"), w.get("start"))),
+               f"settled open window {w.get('window')} {w.get('start')} vs batch mode's")
     chk.eq(int(metrics.value("orderpulse_windows_emitted_total")), len(file_windows),
            "/metrics orderpulse_windows_emitted_total vs windows.jsonl lines")
     ssum = srv.summary(chk)

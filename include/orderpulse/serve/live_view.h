@@ -21,6 +21,10 @@ class LiveView final : public ResultSink {
  public:
   static constexpr std::size_t kRecentWindows = 120;
   static constexpr std::size_t kRecentAlerts = 100;
+  // Open windows are recomputed at most this often while records keep arriving (each is a merge
+  // of up to ten panes: milliseconds with 10k products, and batches come every few tens of ms at
+  // full ingest), at once when one of them has become final, and on the first quiet pass after.
+  static constexpr TimestampMs kOpenRefreshMs = 250;
 
   LiveView(const Config& config, FeedHub& hub);
 
@@ -55,6 +59,9 @@ class LiveView final : public ResultSink {
   std::deque<std::string> recent_alerts_;  // alert objects (JSON) as sent, oldest first
   std::deque<std::pair<TimestampMs, std::uint64_t>> rate_samples_;  // (wall time, records read)
   double rate_ = 0;
+  std::vector<WindowResult> open_;  // the open windows as last computed
+  TimestampMs open_at_ = kMinTime;  // wall time of that computation
+  bool open_stale_ = true;          // records or the watermark moved since
   mutable std::mutex snapshot_mutex_;
   std::shared_ptr<const std::string> snapshot_;
 };
