@@ -45,7 +45,24 @@ DropReason check_time(const RawValue& v, TimestampMs& out) {
 DropReason check_int(const RawValue& v, std::int32_t lo, std::int32_t hi, std::int32_t& out, DropReason bad) {
   if (is_missing(v)) return DropReason::none;
   if (v.kind != ValueKind::number && v.kind != ValueKind::text) return bad;
-  std::string_view s = trim_ws(v.text);
+  std::string_view s = v.text;
+  // Nearly every line and quantity is a few bare digits: read those directly (nine digits cannot
+  // overflow), which costs a fifth of trimming and from_chars; anything else takes the general path.
+  if (!s.empty() && s.size() <= 9) {
+    std::int64_t value = 0;
+    std::size_t k = 0;
+    for (; k < s.size(); ++k) {
+      const unsigned d = static_cast<unsigned char>(s[k]) - '0';
+      if (d > 9) break;
+      value = value * 10 + d;
+    }
+    if (k == s.size()) {
+      if (value < lo || value > hi) return bad;
+      out = static_cast<std::int32_t>(value);
+      return DropReason::none;
+    }
+  }
+  s = trim_ws(s);
   std::int64_t value = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
   if (ec != std::errc() || p != s.data() + s.size() || value < lo || value > hi) return bad;

@@ -91,6 +91,46 @@ TEST(NdjsonParser, RejectionTable) {
   for (const auto& c : cases) EXPECT_EQ(to_string(parse_one(c.text).reason), to_string(c.want)) << c.text;
 }
 
+// Integers are read by a short-digit path (up to nine bare digits) and a general one: both sides of
+// that boundary, and every form the general path must still turn away or accept.
+TEST(NdjsonParser, IntegerFieldsOnBothReadingPaths) {
+  const std::string tail = R"("customer_id":"c","product_id":"p","unit_price":1,"event_time":1})";
+  auto line_of = [&](const std::string& v) { return parse_one(R"({"order_id":"o","line":)" + v + "," + tail); };
+  struct Case {
+    std::string value;
+    DropReason want;
+    std::int32_t line;
+  } cases[] = {
+      {"7", DropReason::none, 7},
+      {"007", DropReason::none, 7},
+      {"999999999", DropReason::none, 999999999},
+      {"1234567890", DropReason::none, 1234567890},
+      {"2147483647", DropReason::none, 2147483647},
+      {"2147483648", DropReason::bad_line, 0},
+      {"99999999999999999999", DropReason::bad_line, 0},
+      {"-1", DropReason::bad_line, 0},
+      {"0", DropReason::bad_line, 0},
+      {"1e2", DropReason::bad_line, 0},
+      {"12.0", DropReason::bad_line, 0},
+  };
+  for (const auto& c : cases) {
+    Parsed p = line_of(c.value);
+    EXPECT_EQ(to_string(p.reason), to_string(c.want)) << c.value;
+    if (c.want == DropReason::none) {
+      EXPECT_EQ(p.event.line, c.line) << c.value;
+    }
+  }
+  std::vector<std::string_view> header = {"order_id", "line", "customer_id", "product_id", "unit_price", "event_time", "quantity"};
+  CsvSchema schema = CsvSchema::from_header(header);
+  Parsed p = parse_one("o1, 12 ,c1,p1,1.00,1506941760000,\t3", &schema);
+  ASSERT_EQ(p.reason, DropReason::none);
+  EXPECT_EQ(p.event.line, 12);
+  EXPECT_EQ(p.event.quantity, 3);
+  EXPECT_EQ(parse_one("o1,+2,c1,p1,1.00,1506941760000,1", &schema).reason, DropReason::bad_line);
+  EXPECT_EQ(parse_one("o1,1,c1,p1,1.00,1506941760000,10000", &schema).reason, DropReason::none);
+  EXPECT_EQ(parse_one("o1,1,c1,p1,1.00,1506941760000,1 0", &schema).reason, DropReason::bad_quantity);
+}
+
 // NDJSON lines of a batch are parsed a window at a time; every line must still get the result it
 // gets alone. The faults below break a window in each way it can break: an unclosed string (which
 // turns the rest of the window inside out), a second object or garbage after the object, an
