@@ -16,6 +16,7 @@ struct BatchOptions {
   std::string catalog_path;
   std::optional<InputFormat> format;
   std::optional<std::size_t> batch_size;
+  unsigned threads = 0;  // 0: two when the process may use two CPUs or more, else one
   bool quiet = false;
 };
 

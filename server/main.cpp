@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   batch_cmd->add_option("--catalog", batch.catalog_path, "Product catalog CSV: product_id,category,stock,reorder_level");
   batch_cmd->add_option("--format", format, "Force the input format")->check(CLI::IsMember({"ndjson", "csv"}));
   batch_cmd->add_option("--batch-size", batch.batch_size, "Records per micro-batch (config max_batch_size)")->check(CLI::Range(1, 10'000'000));
+  batch_cmd->add_option("--threads", batch.threads, "1: read, parse and aggregate on one thread; 2: parse on a second one (default: 2 when the process may use two CPUs)")->check(CLI::Range(1, 2));
   batch_cmd->add_flag("-q,--quiet", batch.quiet, "No progress bar or closing line");
 
   ServeOptions serve;

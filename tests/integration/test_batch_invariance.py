@@ -2,6 +2,8 @@
 """End-to-end: orderpulse batch output depends only on the records, not on how they arrive.
 
   * --batch-size 1, 7, 1000, 65536 give byte-identical windows.jsonl and dropped.jsonl;
+  * so do --threads 1 and 2 (one thread: reading, parsing and operators inline), and a process
+    pinned to one CPU, which picks the one-thread path itself;
   * two runs give identical outputs (summary equal apart from its timing fields);
   * the NDJSON and CSV forms of one generated stream give identical windows.jsonl;
   * several --input files (also NDJSON then CSV) give the same windows as their concatenation,
@@ -11,6 +13,7 @@
 """
 
 import json
+import shutil
 
 import oplib
 from oplib import Check
@@ -51,6 +54,31 @@ def test_batch_size_invariance(ctx):
                    f"--batch-size {bs}: dropped.jsonl differs from --batch-size 65536 "
                    f"({oplib.first_diff(r.dropped_bytes(), ref.dropped_bytes())})")
         chk.eq(summary_sans_timing(r), summary_sans_timing(ref), f"--batch-size {bs}: summary (sans timing)")
+    chk.done()
+
+
+def test_thread_modes_identical(ctx):
+    path = generate(ctx, "threads", late=0.01, duplicates=0.02, malformed=0.01)
+    chk = Check()
+    ref = oplib.run_batch(ctx, [path], extra=["--threads", "2"])
+    runs = {
+        "--threads 1": oplib.run_batch(ctx, [path], extra=["--threads", "1"]),
+        "--threads 1 --batch-size 3": oplib.run_batch(ctx, [path], batch_size=3, extra=["--threads", "1"]),
+    }
+    if shutil.which("taskset"):
+        # The default picks one thread when the process may use one CPU only.
+        out_dir = ctx.dir("pinned")
+        proc = oplib.run(["taskset", "-c", "0"] + oplib.batch_cmd(ctx, [path], out_dir, None, None, None, None, ()))
+        oplib.require_ok(proc)
+        runs["taskset -c 0"] = oplib.BatchResult(proc, out_dir)
+        chk.expect(b"1 thread" in proc.stderr, f"taskset -c 0: the closing line does not say 1 thread: {proc.stderr[-300:]!r}")
+    chk.expect(len(ref.windows()) > 100, f"too few windows to be meaningful: {len(ref.windows())}")
+    for name, r in runs.items():
+        chk.expect(r.windows_bytes() == ref.windows_bytes(),
+                   f"{name}: windows.jsonl differs from --threads 2 ({oplib.first_diff(r.windows_bytes(), ref.windows_bytes())})")
+        chk.expect(r.dropped_bytes() == ref.dropped_bytes(),
+                   f"{name}: dropped.jsonl differs from --threads 2 ({oplib.first_diff(r.dropped_bytes(), ref.dropped_bytes())})")
+        chk.eq(summary_sans_timing(r), summary_sans_timing(ref), f"{name}: summary (sans timing)")
     chk.done()
 
 
@@ -220,7 +248,7 @@ def test_stdin_and_crlf(ctx):
 
 
 if __name__ == "__main__":
-    oplib.run_cases(__doc__, [test_batch_size_invariance, test_repeated_runs_identical,
+    oplib.run_cases(__doc__, [test_batch_size_invariance, test_thread_modes_identical, test_repeated_runs_identical,
                               test_ndjson_and_csv_forms_agree, test_multiple_inputs_equal_concatenation,
                               test_mixed_formats_equal_single_format, test_catalog_fills_missing_categories,
                               test_stdin_and_crlf])
