@@ -265,6 +265,39 @@ TEST(NdjsonParser, WindowFaultsEachMatchLineByLine) {
   }
 }
 
+TEST(NdjsonParser, EscapesAnywhereInAWindowAreUnescaped) {
+  // The window parse vouches for backslash-free text up to the first backslash it finds, then
+  // scans again from the next line: escapes before, at and after that point, and in an ignored
+  // field followed by known ones, must each read as alone.
+  const std::vector<std::string> lines = {
+      R"({"order_id":"o1","customer_id":"c1","product_id":"p1","unit_price":1,"event_time":1})",
+      R"({"order_id":"o2","customer_id":"c\u0032","product_id":"p\\2","unit_price":1,"event_time":1})",
+      R"({"order_id":"o3","customer_id":"c3","product_id":"p3","unit_price":1,"event_time":1})",
+      R"({"note":"x\"y","order_id":"o\/4","customer_id":"c4","product_id":"p4","unit_price":1,"event_time":1})",
+      R"({"order_id":"o5","customer_id":"c5","category":"a\tb","product_id":"p5","unit_price":1,"event_time":1})",
+      R"({"order_id":"o6","customer_id":"c6","product_id":"p6","unit_price":1,"event_time":1})",
+  };
+  const std::vector<std::array<std::string, 4>> want = {
+      {"o1", "c1", "p1", ""}, {"o2", "c2", "p\\2", ""}, {"o3", "c3", "p3", ""},
+      {"o/4", "c4", "p4", ""}, {"o5", "c5", "p5", "a\tb"}, {"o6", "c6", "p6", ""}};
+  for (std::size_t skip = 0; skip < lines.size(); ++skip) {
+    EventBatch batch;
+    for (std::size_t i = skip; i < lines.size(); ++i) batch.add(lines[i], i, &test::test_origin(), {});
+    batch.seal();
+    RecordParser parser;
+    parser.parse(batch);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const Event& e = batch.events()[i];
+      const auto& w = want[skip + i];
+      ASSERT_EQ(e.reason, DropReason::none) << lines[skip + i];
+      EXPECT_EQ(e.order_id, w[0]) << lines[skip + i];
+      EXPECT_EQ(e.customer_id, w[1]) << lines[skip + i];
+      EXPECT_EQ(e.product_id, w[2]) << lines[skip + i];
+      EXPECT_EQ(e.category, w[3]) << lines[skip + i];
+    }
+  }
+}
+
 TEST(Csv, SplitRecord) {
   std::vector<std::string_view> f;
   std::string scratch;
