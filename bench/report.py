@@ -16,6 +16,8 @@ import matplotlib.pyplot as plt
 LABELS = {
     "batch_csv": "orderpulse batch, CSV",
     "batch_ndjson": "orderpulse batch, NDJSON",
+    "batch_csv_1core": "orderpulse batch, CSV, one core",
+    "batch_ndjson_1core": "orderpulse batch, NDJSON, one core",
     "serve": "orderpulse serve, NDJSON over TCP",
     "duckdb_1t": "DuckDB, 1 thread",
     "duckdb_2t": "DuckDB, 2 threads",

@@ -132,6 +132,13 @@ for job in main olist; do
   if [ $job = main ]; then
     measure $job batch_ndjson "$n" "$raw/$job-batch_ndjson" \
       "$bin/orderpulse" batch -q --input "$ndjson" --output-dir "$raw/$job-batch_ndjson"
+    # Issue #3's per-core target: the process pinned to one CPU, where batch mode runs inline.
+    if command -v taskset >/dev/null; then
+      measure $job batch_csv_1core "$n" "$raw/$job-batch_csv_1core" \
+        taskset -c 0 "$bin/orderpulse" batch -q --input "$csv" --output-dir "$raw/$job-batch_csv_1core"
+      measure $job batch_ndjson_1core "$n" "$raw/$job-batch_ndjson_1core" \
+        taskset -c 0 "$bin/orderpulse" batch -q --input "$ndjson" --output-dir "$raw/$job-batch_ndjson_1core"
+    fi
     measure $job parse_csv "$n" - "$bin/bench/parse_only" "$csv"
     measure $job parse_ndjson "$n" - "$bin/bench/parse_only" "$ndjson"
   fi

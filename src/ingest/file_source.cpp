@@ -20,6 +20,8 @@ bool ends_with(const std::string& s, std::string_view suffix) {
 }
 
 bool is_blank(std::string_view text, InputFormat format) {
+  // Records start with '{' or a cell's first byte nearly always: one comparison settles them.
+  if (!text.empty() && static_cast<unsigned char>(text.front()) > ' ' && text.front() != ',') return false;
   // A CSV row of empty cells (",,,,") carries no data either.
   const char* filler = format == InputFormat::csv ? " \t\r," : " \t\r";
   return text.find_first_not_of(filler) == std::string_view::npos;
