@@ -13,14 +13,19 @@ namespace {
 constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
     "order_id", "line", "customer_id", "product_id", "category", "quantity", "unit_price", "event_time", "type"};
 
-std::string_view trim_ws(std::string_view s) {
-  // Nearly every value has no blank at either end: bytes above ' ' are never blanks.
-  if (!s.empty() && static_cast<unsigned char>(s.front()) > ' ' && static_cast<unsigned char>(s.back()) > ' ') return s;
+[[gnu::noinline]] std::string_view trim_ws_slow(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
     s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
     s.remove_suffix(1);
   return s;
+}
+
+// Called for nearly every value, which has no blank at either end (bytes above ' ' are never
+// blanks): that test is inlined, the trimming loops are not.
+[[gnu::always_inline]] inline std::string_view trim_ws(std::string_view s) {
+  if (!s.empty() && static_cast<unsigned char>(s.front()) > ' ' && static_cast<unsigned char>(s.back()) > ' ') return s;
+  return trim_ws_slow(s);
 }
 
 bool is_missing(const RawValue& v) {
@@ -44,27 +49,38 @@ DropReason check_time(const RawValue& v, TimestampMs& out) {
   return parse_timestamp(v.text, out) ? DropReason::none : DropReason::bad_timestamp;
 }
 
-// An optional integer in [lo, hi]; absent keeps the default.
-DropReason check_int(const RawValue& v, std::int32_t lo, std::int32_t hi, std::int32_t& out, DropReason bad) {
+// An optional integer in [lo, hi]; absent keeps the default. The general path: trimming and
+// from_chars.
+[[gnu::noinline]] DropReason check_int_slow(const RawValue& v, std::int32_t lo, std::int32_t hi, std::int32_t& out,
+                                            DropReason bad) {
   if (is_missing(v)) return DropReason::none;
   if (v.kind != ValueKind::number && v.kind != ValueKind::text) return bad;
-  // Nearly every line and quantity is a few bare digits: those are read directly (nine digits
-  // cannot overflow; 58 instructions a record instead of 152 with trimming and from_chars). Anything
-  // else takes the general path, so both accept and reject the same texts.
-  const std::string_view s = v.text;
+  const std::string_view t = trim_ws(v.text);
   std::int64_t value = 0;
-  std::size_t k = 0;
-  if (s.size() <= 9)
-    for (; k < s.size() && static_cast<unsigned char>(s[k] - '0') <= 9; ++k) value = value * 10 + (s[k] - '0');
-  if (s.empty() || k != s.size()) {
-    const std::string_view t = trim_ws(s);
-    value = 0;
-    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), value);
-    if (ec != std::errc() || p != t.data() + t.size()) return bad;
-  }
+  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), value);
+  if (ec != std::errc() || p != t.data() + t.size()) return bad;
   if (value < lo || value > hi) return bad;
   out = static_cast<std::int32_t>(value);
   return DropReason::none;
+}
+
+// Nearly every line and quantity is a few bare digits: those are read here, inlined (nine digits
+// cannot overflow); anything else, absent values included, takes the general path, which reads
+// bare digits the same way, so both accept and reject the same texts.
+[[gnu::always_inline]] inline DropReason check_int(const RawValue& v, std::int32_t lo, std::int32_t hi, std::int32_t& out,
+                                                   DropReason bad) {
+  const std::string_view s = v.text;
+  if ((v.kind == ValueKind::number || v.kind == ValueKind::text) && !s.empty() && s.size() <= 9) {
+    std::int64_t value = 0;
+    std::size_t k = 0;
+    for (; k < s.size() && static_cast<unsigned char>(s[k] - '0') <= 9; ++k) value = value * 10 + (s[k] - '0');
+    if (k == s.size()) {
+      if (value < lo || value > hi) return bad;
+      out = static_cast<std::int32_t>(value);
+      return DropReason::none;
+    }
+  }
+  return check_int_slow(v, lo, hi, out, bad);
 }
 
 }  // namespace
