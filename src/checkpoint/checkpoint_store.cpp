@@ -49,12 +49,12 @@ void fsync_dir(const fs::path& dir) {
   if (rc != 0) throw CheckpointError("fsync of checkpoint directory " + dir.string() + " failed: " + std::strerror(err));
 }
 
-void write_all(int fd, std::string_view data, const fs::path& path) {
+void write_all(int fd, std::string_view data, const std::string& what) {
   while (!data.empty()) {
     const ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw CheckpointError("cannot write " + path.string() + ": " + errno_text());
+      throw CheckpointError("cannot write " + what + ": " + errno_text());
     }
     data.remove_prefix(static_cast<std::size_t>(n));
   }
@@ -96,13 +96,16 @@ std::uint64_t CheckpointStore::write(std::uint64_t batch_id, std::string& image)
 
   const fs::path final_path = dir_ / file_name(batch_id);
   const fs::path temp_path = dir_ / ("." + file_name(batch_id) + std::string(kTempSuffix));
+  // Errors name the directory, not the file: the file name changes with every batch, and the
+  // writer logs a failure again only when its text changes (a full disk would log every attempt).
+  const std::string what = "a checkpoint file in " + dir_.string();
   const int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw CheckpointError("cannot create " + temp_path.string() + ": " + errno_text());
+  if (fd < 0) throw CheckpointError("cannot create " + what + ": " + errno_text());
   try {
-    write_all(fd, image, temp_path);
-    if (::fsync(fd) != 0) throw CheckpointError("fsync of " + temp_path.string() + " failed: " + errno_text());
+    write_all(fd, image, what);
+    if (::fsync(fd) != 0) throw CheckpointError("fsync of " + what + " failed: " + errno_text());
     if (::close(fd) != 0) {
-      throw CheckpointError("close of " + temp_path.string() + " failed: " + errno_text());
+      throw CheckpointError("close of " + what + " failed: " + errno_text());
     }
   } catch (...) {
     ::close(fd);  // may fail again (already closed): nothing more to do
@@ -114,7 +117,7 @@ std::uint64_t CheckpointStore::write(std::uint64_t batch_id, std::string& image)
     const std::string err = errno_text();
     std::error_code ec;
     fs::remove(temp_path, ec);
-    throw CheckpointError("cannot rename " + temp_path.string() + " to " + final_path.string() + ": " + err);
+    throw CheckpointError("cannot rename " + what + " into place: " + err);
   }
   fsync_dir(dir_);
   prune();
