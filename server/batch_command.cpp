@@ -45,6 +45,11 @@ int run_batch(const BatchOptions& opt) {
 
   const auto start = std::chrono::steady_clock::now();
   Progress progress(source.total_bytes());
+  // The engine parses a batch that arrives unparsed, so both paths hand it the same batches.
+  auto process = [&](EventBatch& batch) {
+    engine.process(batch);
+    if (!opt.quiet) progress.update(engine.stats().read, source.bytes_consumed());
+  };
   if (threads == 1) {
     // One core: read, parse and run the operators on one small batch at a time, while its text
     // and events are still in this core's cache.
@@ -53,16 +58,14 @@ int run_batch(const BatchOptions& opt) {
       batch.clear();
       if (!source.fill(batch, batch_size)) break;
       batch.seal();
-      engine.process(batch);
-      if (!opt.quiet) progress.update(engine.stats().read, source.bytes_consumed());
+      process(batch);
     }
   } else {
     // Reading and parsing run on a second thread while this one runs the operators.
     ParseStage reader([&](std::unique_ptr<EventBatch>& b) { return source.fill(*b, batch_size); });
     while (auto batch = reader.next()) {
-      engine.process(*batch);
+      process(*batch);
       reader.recycle(std::move(batch));
-      if (!opt.quiet) progress.update(engine.stats().read, source.bytes_consumed());
     }
   }
   engine.finish();

@@ -65,8 +65,8 @@ DropReason check_time(const RawValue& v, TimestampMs& out) {
 }
 
 // Nearly every line and quantity is a few bare digits: those are read here, inlined (nine digits
-// cannot overflow); anything else, absent values included, takes the general path, which reads
-// bare digits the same way, so both accept and reject the same texts.
+// cannot overflow); anything else, absent values included, takes the general path, whose
+// from_chars gives bare digits the same value, so both accept and reject the same texts.
 [[gnu::always_inline]] inline DropReason check_int(const RawValue& v, std::int32_t lo, std::int32_t hi, std::int32_t& out,
                                                    DropReason bad) {
   const std::string_view s = v.text;

@@ -68,7 +68,7 @@ def test_thread_modes_identical(ctx):
     if shutil.which("taskset"):
         # The default picks one thread when the process may use one CPU only.
         out_dir = ctx.dir("pinned")
-        proc = oplib.run(["taskset", "-c", "0"] + oplib.batch_cmd(ctx, [path], out_dir, None, None, None, None, ()))
+        proc = oplib.run(["taskset", "-c", "0"] + oplib.batch_cmd(ctx, [path], out_dir))
         oplib.require_ok(proc)
         runs["taskset -c 0"] = oplib.BatchResult(proc, out_dir)
         chk.expect(b"1 thread" in proc.stderr, f"taskset -c 0: the closing line does not say 1 thread: {proc.stderr[-300:]!r}")

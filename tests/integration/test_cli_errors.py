@@ -93,6 +93,8 @@ def test_usage_errors(ctx):
     expect_exit(chk, ctx, ["--input", inp, "--output-dir", ctx.dir("out"), "--format", "xml"], 2, "bad --format")
     expect_exit(chk, ctx, ["--input", inp, "--output-dir", ctx.dir("out"), "--batch-size", "lots"], 2,
                 "non-numeric --batch-size")
+    expect_exit(chk, ctx, ["--input", inp, "--output-dir", ctx.dir("out"), "--threads", "3"], 2, "--threads out of range",
+                must_mention=["--threads"])
     missing = ctx.tmp / "no-such-dir" / "missing-input.ndjson"
     expect_exit(chk, ctx, ["--input", missing, "--output-dir", ctx.dir("out")], 1, "missing input file",
                 one_line=False, must_mention=[str(missing)])

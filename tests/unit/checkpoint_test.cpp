@@ -162,6 +162,30 @@ TEST_F(StoreTest, KeepsTheNewestThreeAndReadsThemBack) {
   EXPECT_EQ(CheckpointStore::read(files[2]).batch_id, 10u);
 }
 
+TEST_F(StoreTest, AFailureRepeatsWithTheSameText) {
+  // The writer logs a failure again only when its text changes, so the text must not name the
+  // per-batch file: otherwise a full disk logs every attempt. A directory where a batch's temporary
+  // file would go makes its write fail, for root too.
+  CheckpointStore store(dir_, 3);
+  auto temp_name = [](std::uint64_t id) {
+    const std::string digits = std::to_string(id);
+    return ".checkpoint-" + std::string(20 - digits.size(), '0') + digits + ".ckpt.tmp";
+  };
+  std::vector<std::string> texts;
+  for (std::uint64_t id : {7, 8}) {
+    std::filesystem::create_directories(dir_ / temp_name(id));
+    try {
+      put(store, id, "body");
+      ADD_FAILURE() << "writing batch " << id << " over a directory succeeded";
+    } catch (const CheckpointError& e) {
+      texts.push_back(e.what());
+    }
+  }
+  ASSERT_EQ(texts.size(), 2u);
+  EXPECT_EQ(texts[0], texts[1]);
+  EXPECT_NE(texts[0].find(dir_.string()), std::string::npos) << texts[0];
+}
+
 TEST_F(StoreTest, DamagedFilesAreNamedAndRejected) {
   CheckpointStore store(dir_, 3);
   put(store, 1, std::string(1000, 'x'));
