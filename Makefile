@@ -13,14 +13,20 @@ deps:
 configure: deps
 	@cmake --preset $(PRESET) >/dev/null
 
+# The release build is profile-guided (docs/performance.md): its profile is made first if there is
+# none yet; `make bench` also remakes it when the sources changed since.
+PGO_WHEN ?= --if-missing
+
 build: configure
+	@if [ "$(PRESET)" = release ]; then scripts/pgo-profile.sh $(PGO_WHEN); fi
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
 test: build
 	@ctest --preset $(PRESET) -j $(JOBS)
 
 # bench/run.sh measures the binaries in BIN_DIR and installs the DuckDB peer itself (npm).
-bench: build
+bench:
+	@$(MAKE) --no-print-directory build PGO_WHEN=--if-stale
 	@BIN_DIR=$(BUILD_DIR) bench/run.sh
 
 bench-quick: build

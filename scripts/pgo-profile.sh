@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Makes the profile the release build is optimized with (docs/performance.md, "Profile-guided
+# build"): builds instrumented binaries in build/pgo-train, runs the simulator and batch mode with
+# them over generated records (clean and faulty, NDJSON and CSV, one and two threads), and leaves
+# the counts in build/pgo-profile with a stamp naming the sources they came from.
+#
+#   scripts/pgo-profile.sh --if-missing   make it unless there is one (what `make` does)
+#   scripts/pgo-profile.sh --if-stale     also when any source changed since (what `make bench` does)
+#   scripts/pgo-profile.sh --force
+#
+# Bounded: about 1.5M records in all, under a minute on the instrumented binaries.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+profile=$root/build/pgo-profile
+train=$root/build/pgo-train
+stamp=$profile/profile.stamp
+
+sources_hash() {
+  find src include server simulator CMakeLists.txt -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum |
+    sha256sum | cut -d' ' -f1
+}
+hash=$(sources_hash)
+case ${1:---if-missing} in
+  --if-missing) [ -s "$stamp" ] && exit 0 ;;
+  --if-stale) [ -s "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ] && exit 0 ;;
+  --force) ;;
+  *) echo "usage: $0 [--if-missing | --if-stale | --force]" >&2; exit 2 ;;
+esac
+
+echo "pgo-profile: building instrumented binaries in build/pgo-train" >&2
+rm -rf "$profile.new"
+mkdir -p "$profile.new"
+cmake -S . -B "$train" -DCMAKE_BUILD_TYPE=Release -DORDERPULSE_BUILD_TESTS=OFF -DORDERPULSE_BUILD_BENCH=OFF \
+  -DORDERPULSE_PGO=generate -DORDERPULSE_PGO_DIR="$profile.new" >/dev/null
+cmake --build "$train" -j "$(nproc)" --target orderpulse orderpulse-sim
+
+data=$(mktemp -d)
+trap 'rm -rf "$data"' EXIT
+sim=$train/orderpulse-sim
+op=$train/orderpulse
+echo "pgo-profile: training run" >&2
+common=(--customers 100000 --products 10000 --rate 1000)
+"$sim" generate --seed 11 --count 400000 "${common[@]}" --format ndjson --out "$data/clean.ndjson" \
+  --catalog-out "$data/catalog.csv" >/dev/null
+"$sim" generate --seed 12 --count 300000 "${common[@]}" --format csv --out "$data/clean.csv" >/dev/null
+"$sim" generate --seed 13 --count 150000 "${common[@]}" --late 0.05 --duplicates 0.05 --malformed 0.03 \
+  --format ndjson --out "$data/faults.ndjson" >/dev/null
+"$sim" generate --seed 14 --count 100000 "${common[@]}" --late 0.05 --duplicates 0.05 --malformed 0.03 \
+  --format csv --out "$data/faults.csv" >/dev/null
+run() { "$op" batch --output-dir "$data/out" "$@" 2>/dev/null; }
+run --threads 1 --input "$data/clean.ndjson"
+run --threads 1 --input "$data/clean.csv"
+run --threads 1 --input "$data/faults.ndjson" --catalog "$data/catalog.csv"
+run --threads 1 --input "$data/faults.csv"
+run --threads 2 --input "$data/clean.ndjson" --input "$data/faults.ndjson"
+
+echo "$hash" > "$profile.new/profile.stamp"
+rm -rf "$profile"
+mv "$profile.new" "$profile"
+echo "pgo-profile: $(find "$profile" -name '*.gcda' | wc -l) profile files in build/pgo-profile" >&2
