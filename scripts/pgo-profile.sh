@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Makes the profile the release build is optimized with (docs/performance.md, "Profile-guided
-# build"): builds instrumented binaries in build/pgo-train, runs the simulator and batch mode with
-# them over generated records (clean and faulty, NDJSON and CSV, one and two threads), and leaves
-# the counts in build/pgo-profile with a stamp naming the sources they came from.
+# build"): builds instrumented binaries in build/pgo-train, runs the simulator, batch mode and the
+# live server with them over generated records (clean and faulty, NDJSON and CSV, one and two
+# threads, TCP ingest), and leaves the counts in build/pgo-profile with a stamp naming the sources
+# they came from.
 #
 #   scripts/pgo-profile.sh --if-missing   make it unless there is one (what `make` does)
 #   scripts/pgo-profile.sh --if-stale     also when any source changed since (what `make bench` does)
 #   scripts/pgo-profile.sh --force
 #
-# Bounded: about 1.5M records in all, under a minute on the instrumented binaries.
+# Bounded: about 2M records in all, about a minute on the instrumented binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -54,6 +55,27 @@ run --threads 1 --input "$data/clean.csv"
 run --threads 1 --input "$data/faults.ndjson" --catalog "$data/catalog.csv"
 run --threads 1 --input "$data/faults.csv"
 run --threads 2 --input "$data/clean.ndjson" --input "$data/faults.ndjson"
+# The live path: the server fed over TCP by the simulator, then stopped with SIGTERM (a clean
+# exit, which is when the counts are written).
+"$op" serve --ingest 127.0.0.1:0 --http 127.0.0.1:0 --output-dir "$data/serve" 2>"$data/serve.log" &
+server=$!
+port=
+for _ in $(seq 100); do
+  port=$(grep -oE 'ingest listening on [0-9.]+:[0-9]+' "$data/serve.log" | grep -oE '[0-9]+$' || true)
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+if [ -z "$port" ]; then
+  kill "$server" 2>/dev/null || true
+  echo "pgo-profile: the instrumented server did not start:" >&2
+  cat "$data/serve.log" >&2
+  exit 1
+fi
+"$sim" replay --in "$data/faults.ndjson" --to "tcp://127.0.0.1:$port" --rate max 2>/dev/null
+"$sim" replay --in "$data/clean.ndjson" --to "tcp://127.0.0.1:$port" --rate max 2>/dev/null
+sleep 1
+kill -TERM "$server"
+wait "$server"
 
 echo "$hash" > "$profile.new/profile.stamp"
 rm -rf "$profile"
