@@ -37,24 +37,33 @@ cmake -S . -B "$train" -DCMAKE_BUILD_TYPE=Release -DORDERPULSE_BUILD_TESTS=OFF -
 cmake --build "$train" -j "$(nproc)" --target orderpulse orderpulse-sim
 
 data=$(mktemp -d)
-trap 'rm -rf "$data"' EXIT
+server=
+# A failed step leaves neither a running server nor the temporary files behind.
+trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$data"' EXIT
+# Runs one training step; if it fails, says which and shows its log.
+step() {
+  if ! "$@" >"$data/step.log" 2>&1; then
+    echo "pgo-profile: training step failed: $*" >&2
+    cat "$data/step.log" >&2
+    exit 1
+  fi
+}
 sim=$train/orderpulse-sim
 op=$train/orderpulse
 echo "pgo-profile: training run" >&2
 common=(--customers 100000 --products 10000 --rate 1000)
-"$sim" generate --seed 11 --count 400000 "${common[@]}" --format ndjson --out "$data/clean.ndjson" \
-  --catalog-out "$data/catalog.csv" >/dev/null
-"$sim" generate --seed 12 --count 300000 "${common[@]}" --format csv --out "$data/clean.csv" >/dev/null
-"$sim" generate --seed 13 --count 150000 "${common[@]}" --late 0.05 --duplicates 0.05 --malformed 0.03 \
-  --format ndjson --out "$data/faults.ndjson" >/dev/null
-"$sim" generate --seed 14 --count 100000 "${common[@]}" --late 0.05 --duplicates 0.05 --malformed 0.03 \
-  --format csv --out "$data/faults.csv" >/dev/null
-run() { "$op" batch --output-dir "$data/out" "$@" 2>/dev/null; }
-run --threads 1 --input "$data/clean.ndjson"
-run --threads 1 --input "$data/clean.csv"
-run --threads 1 --input "$data/faults.ndjson" --catalog "$data/catalog.csv"
-run --threads 1 --input "$data/faults.csv"
-run --threads 2 --input "$data/clean.ndjson" --input "$data/faults.ndjson"
+step "$sim" generate --seed 11 --count 400000 "${common[@]}" --format ndjson --out "$data/clean.ndjson" \
+  --catalog-out "$data/catalog.csv"
+step "$sim" generate --seed 12 --count 300000 "${common[@]}" --format csv --out "$data/clean.csv"
+step "$sim" generate --seed 13 --count 150000 "${common[@]}" --late 0.05 --duplicates 0.05 --malformed 0.03 \
+  --format ndjson --out "$data/faults.ndjson"
+step "$sim" generate --seed 14 --count 100000 "${common[@]}" --late 0.05 --duplicates 0.05 --malformed 0.03 \
+  --format csv --out "$data/faults.csv"
+step "$op" batch --output-dir "$data/out" --threads 1 --input "$data/clean.ndjson"
+step "$op" batch --output-dir "$data/out" --threads 1 --input "$data/clean.csv"
+step "$op" batch --output-dir "$data/out" --threads 1 --input "$data/faults.ndjson" --catalog "$data/catalog.csv"
+step "$op" batch --output-dir "$data/out" --threads 1 --input "$data/faults.csv"
+step "$op" batch --output-dir "$data/out" --threads 2 --input "$data/clean.ndjson" --input "$data/faults.ndjson"
 # The live path: the server fed over TCP by the simulator, then stopped with SIGTERM (a clean
 # exit, which is when the counts are written).
 "$op" serve --ingest 127.0.0.1:0 --http 127.0.0.1:0 --output-dir "$data/serve" 2>"$data/serve.log" &
@@ -66,16 +75,21 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 if [ -z "$port" ]; then
-  kill "$server" 2>/dev/null || true
   echo "pgo-profile: the instrumented server did not start:" >&2
   cat "$data/serve.log" >&2
   exit 1
 fi
-"$sim" replay --in "$data/faults.ndjson" --to "tcp://127.0.0.1:$port" --rate max 2>/dev/null
-"$sim" replay --in "$data/clean.ndjson" --to "tcp://127.0.0.1:$port" --rate max 2>/dev/null
+step "$sim" replay --in "$data/faults.ndjson" --to "tcp://127.0.0.1:$port" --rate max
+step "$sim" replay --in "$data/clean.ndjson" --to "tcp://127.0.0.1:$port" --rate max
 sleep 1
 kill -TERM "$server"
-wait "$server"
+if ! wait "$server"; then
+  echo "pgo-profile: the instrumented server did not exit cleanly:" >&2
+  cat "$data/serve.log" >&2
+  server=
+  exit 1
+fi
+server=
 
 echo "$hash" > "$profile.new/profile.stamp"
 rm -rf "$profile"
