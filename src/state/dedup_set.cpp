@@ -1,5 +1,6 @@
 #include "orderpulse/state/dedup_set.h"
 
+#include <cstddef>
 #include <cstring>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -7,6 +8,7 @@
 #include <stdexcept>
 
 #include "orderpulse/common/hash.h"
+#include "orderpulse/common/huge_pages.h"
 #include "orderpulse/common/prefetch.h"
 
 namespace orderpulse {
@@ -161,7 +163,7 @@ std::uint32_t DedupSet::Table::append_entry(std::uint64_t hash, std::string_view
   if (need > kArenaChunk) throw std::length_error("dedup key too long");
   if (arena_used_ + need > kArenaChunk) {
     if (spare_.empty()) {
-      arena_.push_back(std::make_shared_for_overwrite<char[]>(kArenaChunk));
+      arena_.push_back(allocate_huge_pages(kArenaChunk));
     } else {
       arena_.push_back(std::move(spare_.back()));
       spare_.pop_back();
@@ -171,9 +173,14 @@ std::uint32_t DedupSet::Table::append_entry(std::uint64_t hash, std::string_view
   const std::size_t offset = (arena_.size() - 1) * kArenaChunk + arena_used_;
   if (offset / kAlign > UINT32_MAX) throw std::length_error("dedup arena full");
   char* p = arena_.back().get() + arena_used_;
-  const EntryHead h{hash, t, line, static_cast<std::uint32_t>(order_id.size())};
-  std::memcpy(p, &h, sizeof(h));
-  std::memcpy(p + sizeof(h), order_id.data(), order_id.size());
+  // Field by field: a whole EntryHead built first went through the stack, and reading it back as
+  // one 16-byte word from two 8-byte stores missed store forwarding, a stall on every new key.
+  const auto length = static_cast<std::uint32_t>(order_id.size());
+  std::memcpy(p + offsetof(EntryHead, hash), &hash, sizeof(hash));
+  std::memcpy(p + offsetof(EntryHead, time), &t, sizeof(t));
+  std::memcpy(p + offsetof(EntryHead, line), &line, sizeof(line));
+  std::memcpy(p + offsetof(EntryHead, length), &length, sizeof(length));
+  std::memcpy(p + sizeof(EntryHead), order_id.data(), order_id.size());
   arena_used_ += need;
   return static_cast<std::uint32_t>(offset / kAlign);
 }

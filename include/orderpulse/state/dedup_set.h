@@ -42,7 +42,7 @@ class DedupSet {
     std::uint32_t length;
   };
   static constexpr std::size_t kAlign = alignof(EntryHead);
-  static constexpr std::size_t kArenaChunk = 1 << 20;
+  static constexpr std::size_t kArenaChunk = std::size_t{2} << 20;  // one huge page
   using Fingerprints = CowChunks<std::uint16_t, 15>;
   using Entries = CowChunks<std::uint32_t, 14>;  // the entry of each slot, in kAlign units
 

@@ -1,0 +1,20 @@
+#include "orderpulse/common/huge_pages.h"
+
+#include <sys/mman.h>
+
+#include <cstdlib>
+#include <new>
+
+namespace orderpulse {
+
+std::shared_ptr<char[]> allocate_huge_pages(std::size_t bytes) {
+  void* p = std::aligned_alloc(kHugePageBytes, bytes);
+  if (p == nullptr) throw std::bad_alloc();
+  // Advice only: a kernel without THP (or with it off) keeps small pages, and that is no error.
+#if defined(MADV_HUGEPAGE)
+  (void)madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+  return std::shared_ptr<char[]>(static_cast<char*>(p), [](char* q) { std::free(q); });
+}
+
+}  // namespace orderpulse
