@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "orderpulse/common/huge_pages.h"
 #include "orderpulse/common/prefetch.h"
 
 namespace orderpulse {
@@ -24,6 +25,7 @@ class CowChunks {
  public:
   static constexpr std::size_t kChunkSize = std::size_t{1} << kChunkBits;
   static constexpr std::size_t kChunkMask = kChunkSize - 1;
+  static constexpr std::size_t kChunkBytes = kChunkSize * sizeof(T);
 
   using Chunk = T[];
   // What a checkpoint holds: the chunks as they were at freeze(), and how many values count.
@@ -54,7 +56,22 @@ class CowChunks {
     // Values past size_ in the chunks already held may be stale; new chunks are filled whole.
     const std::size_t held = std::min(n, chunks_.size() * kChunkSize);
     for (std::size_t i = size_; i < held; ++i) mut(i) = value;
-    while (chunks_.size() * kChunkSize < n) {
+    const std::size_t wanted = (n + kChunkSize - 1) / kChunkSize;
+    // Large arrays (the dedup tables) are probed at random: their chunks are cut from huge pages,
+    // which spares a TLB miss per probe and a page fault per 4 KiB. Each chunk shares ownership of
+    // its block, so a checkpoint holding some chunks keeps the block alive.
+    if (wanted > chunks_.size() && (wanted - chunks_.size()) * kChunkBytes >= kHugePageBytes &&
+        kHugePageBytes % kChunkBytes == 0) {
+      const std::size_t count = wanted - chunks_.size();
+      const std::size_t bytes = (count * kChunkBytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+      const std::shared_ptr<char[]> block = allocate_huge_pages(bytes);
+      for (std::size_t k = 0; k < count; ++k) {
+        chunks_.push_back(std::shared_ptr<T[]>(block, reinterpret_cast<T*>(block.get() + k * kChunkBytes)));
+        std::fill_n(chunks_.back().get(), kChunkSize, value);
+        owned_.push_back(1);
+      }
+    }
+    while (chunks_.size() < wanted) {
       chunks_.push_back(allocate_chunk());
       std::fill_n(chunks_.back().get(), kChunkSize, value);
       owned_.push_back(1);
