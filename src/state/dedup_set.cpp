@@ -7,6 +7,7 @@
 #endif
 #include <stdexcept>
 
+#include "orderpulse/common/bytes.h"
 #include "orderpulse/common/hash.h"
 #include "orderpulse/common/huge_pages.h"
 #include "orderpulse/common/prefetch.h"
@@ -144,7 +145,7 @@ std::size_t DedupSet::Table::find(std::uint64_t hash, std::string_view order_id,
       EntryHead h;
       std::memcpy(&h, e, sizeof(h));
       if (h.hash == hash && h.length == order_id.size() && h.line == line &&
-          std::memcmp(e + sizeof(h), order_id.data(), order_id.size()) == 0)
+          same_bytes(e + sizeof(h), order_id.data(), order_id.size()))
         return i;
     }
     if (m.empty != 0) return npos;

@@ -1,5 +1,7 @@
 #include "orderpulse/state/product_directory.h"
 
+#include "orderpulse/common/bytes.h"
+
 namespace orderpulse {
 
 ProductDirectory::ProductDirectory(std::shared_ptr<const Catalog> catalog)
@@ -22,7 +24,7 @@ std::uint32_t ProductDirectory::product(std::string_view product_id, std::uint64
 std::uint32_t ProductDirectory::category_for(std::uint32_t product, std::string_view given) {
   ProductInfo& info = products_info_[product];
   if (given.empty()) return info.default_category;
-  if (categories_.name(info.last_given) != given) info.last_given = categories_.intern(given);
+  if (!same_bytes(categories_.name(info.last_given), given)) info.last_given = categories_.intern(given);
   return info.last_given;
 }
 

@@ -7,6 +7,8 @@
 #include <random>
 #include <string>
 
+#include "orderpulse/common/bytes.h"
+#include "orderpulse/state/cow_chunks.h"
 #include "orderpulse/state/cow_shards.h"
 #include "orderpulse/state/dedup_set.h"
 #include "orderpulse/state/flat_table.h"
@@ -102,6 +104,49 @@ TEST(DedupSet, ManyKeysAcrossGroupsAndGrowth) {
     EXPECT_FALSE(d.seen_or_insert(dedup_key_hash(k, 2), k, 2, i, kMinTime)) << k;  // another line
   }
   EXPECT_EQ(d.size(), 300'000u + (300'000u + 6) / 7);
+}
+
+}  // namespace
+}  // namespace orderpulse
+
+namespace orderpulse {
+namespace {
+
+// Every length up to 40 and every position of a difference, with strings placed at the very end
+// of their buffers: the fast path must not read past them (under `make debug`, AddressSanitizer
+// reports any read beyond a vector of exactly n bytes).
+TEST(SameBytes, AgreesWithMemcmpAtEveryLengthAndPosition) {
+  for (std::size_t n = 0; n <= 40; ++n) {
+    std::vector<char> a(n), b(n);
+    for (std::size_t i = 0; i < n; ++i) a[i] = b[i] = static_cast<char>('a' + i % 26);
+    EXPECT_TRUE(same_bytes(a.data(), b.data(), n)) << n;
+    EXPECT_TRUE(same_bytes(std::string_view(a.data(), n), std::string_view(b.data(), n)));
+    for (std::size_t i = 0; i < n; ++i) {
+      b[i] ^= 0x20;
+      EXPECT_FALSE(same_bytes(a.data(), b.data(), n)) << n << " " << i;
+      b[i] ^= 0x20;
+    }
+  }
+  EXPECT_FALSE(same_bytes(std::string_view("abc"), std::string_view("abcd")));
+}
+
+// A table grown by megabytes at once takes its chunks from one huge-page block; a freeze still
+// shares them, and writing afterwards copies only the written chunk.
+TEST(CowChunks, BlockChunksFreezeAndCopyOnWrite) {
+  CowChunks<std::uint16_t, 15> t(std::size_t{1} << 22, 7);  // 8 MiB: four 2 MiB blocks
+  for (std::size_t i = 0; i < t.size(); i += 4099) t.mut(i) = static_cast<std::uint16_t>(i);
+  auto frozen = t.freeze();
+  t.mut(4099) = 1;
+  EXPECT_EQ(t.copies(), 1u);
+  EXPECT_EQ(frozen[4099], 4099);
+  EXPECT_EQ(t[4099], 1);
+  EXPECT_EQ(frozen[1], 7);
+  EXPECT_EQ(t[(std::size_t{1} << 22) - 1], 7);
+  t.resize((std::size_t{1} << 22) + 5, 9);  // a small growth: an ordinary chunk
+  EXPECT_EQ(t[(std::size_t{1} << 22) + 4], 9);
+  frozen = {};
+  t.fill(3);
+  EXPECT_EQ(t[12345], 3);
 }
 
 }  // namespace

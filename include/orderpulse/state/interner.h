@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "orderpulse/common/bytes.h"
 #include "orderpulse/common/hash.h"
 #include "orderpulse/common/prefetch.h"
 
@@ -90,8 +91,8 @@ class Interner {
  private:
   std::size_t index(std::uint64_t hash) const { return static_cast<std::size_t>(hash >> shift_); }
   bool holds(const Slot& slot, std::string_view s) const {
-    if (s.size() <= kInline) return slot.length == s.size() && std::memcmp(slot.name, s.data(), s.size()) == 0;
-    return name(slot.id_plus_one - 1) == s;
+    if (s.size() <= kInline) return slot.length == s.size() && same_bytes(slot.name, s.data(), s.size());
+    return same_bytes(name(slot.id_plus_one - 1), s);
   }
   void grow() {
     std::vector<Slot> old = std::move(slots_);
