@@ -128,10 +128,14 @@ void DedupSet::Table::prefetch(std::uint64_t hash, bool for_insert) const {
   if (for_insert) entries_.prefetch_for_write(home(hash, mask_));
 }
 
-DedupSet::EntryHead DedupSet::Table::head(std::uint32_t entry) const {
-  EntryHead h;
-  std::memcpy(&h, entry_at(arena_, entry), sizeof(h));
-  return h;
+DedupSet::Entry DedupSet::Table::read_entry(const char* e) {
+  Entry out;
+  std::uint16_t length;
+  std::memcpy(&out.time, e + kTimeAt, sizeof(out.time));
+  std::memcpy(&out.line, e + kLineAt, sizeof(out.line));
+  std::memcpy(&length, e + kLengthAt, sizeof(length));
+  out.order_id = std::string_view(e + kIdAt, length);
+  return out;
 }
 
 std::size_t DedupSet::Table::find(std::uint64_t hash, std::string_view order_id, std::int32_t line) const {
@@ -142,10 +146,11 @@ std::size_t DedupSet::Table::find(std::uint64_t hash, std::string_view order_id,
     for (unsigned match = m.match; match != 0; match &= match - 1) {
       const std::size_t i = base + slot_in_group(match);
       const char* e = entry_at(arena_, entries_[i]);
-      EntryHead h;
-      std::memcpy(&h, e, sizeof(h));
-      if (h.hash == hash && h.length == order_id.size() && h.line == line &&
-          same_bytes(e + sizeof(h), order_id.data(), order_id.size()))
+      std::int32_t entry_line;
+      std::uint16_t length;
+      std::memcpy(&entry_line, e + kLineAt, sizeof(entry_line));
+      std::memcpy(&length, e + kLengthAt, sizeof(length));
+      if (entry_line == line && length == order_id.size() && same_bytes(e + kIdAt, order_id.data(), order_id.size()))
         return i;
     }
     if (m.empty != 0) return npos;
@@ -159,9 +164,9 @@ std::size_t DedupSet::Table::free_slot(std::uint64_t hash) const {
   }
 }
 
-std::uint32_t DedupSet::Table::append_entry(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t) {
-  const std::size_t need = (sizeof(EntryHead) + order_id.size() + kAlign - 1) / kAlign * kAlign;
-  if (need > kArenaChunk) throw std::length_error("dedup key too long");
+std::uint32_t DedupSet::Table::append_entry(std::string_view order_id, std::int32_t line, TimestampMs t) {
+  if (order_id.size() > UINT16_MAX) throw std::length_error("dedup key too long");
+  const std::size_t need = (kIdAt + order_id.size() + kAlign - 1) / kAlign * kAlign;
   if (arena_used_ + need > kArenaChunk) {
     if (spare_.empty()) {
       arena_.push_back(allocate_huge_pages(kArenaChunk));
@@ -174,14 +179,13 @@ std::uint32_t DedupSet::Table::append_entry(std::uint64_t hash, std::string_view
   const std::size_t offset = (arena_.size() - 1) * kArenaChunk + arena_used_;
   if (offset / kAlign > UINT32_MAX) throw std::length_error("dedup arena full");
   char* p = arena_.back().get() + arena_used_;
-  // Field by field: a whole EntryHead built first went through the stack, and reading it back as
-  // one 16-byte word from two 8-byte stores missed store forwarding, a stall on every new key.
-  const auto length = static_cast<std::uint32_t>(order_id.size());
-  std::memcpy(p + offsetof(EntryHead, hash), &hash, sizeof(hash));
-  std::memcpy(p + offsetof(EntryHead, time), &t, sizeof(t));
-  std::memcpy(p + offsetof(EntryHead, line), &line, sizeof(line));
-  std::memcpy(p + offsetof(EntryHead, length), &length, sizeof(length));
-  std::memcpy(p + sizeof(EntryHead), order_id.data(), order_id.size());
+  // Field by field, straight into the arena: a whole head built on the stack first was read back
+  // as one 16-byte word from two 8-byte stores, which missed store forwarding on every new key.
+  const auto length = static_cast<std::uint16_t>(order_id.size());
+  std::memcpy(p + kTimeAt, &t, sizeof(t));
+  std::memcpy(p + kLineAt, &line, sizeof(line));
+  std::memcpy(p + kLengthAt, &length, sizeof(length));
+  std::memcpy(p + kIdAt, order_id.data(), order_id.size());
   arena_used_ += need;
   return static_cast<std::uint32_t>(offset / kAlign);
 }
@@ -190,21 +194,19 @@ void DedupSet::Table::insert(std::uint64_t hash, std::string_view order_id, std:
   if (over_load(size_ + 1)) grow();
   const std::size_t i = free_slot(hash);
   fingerprints_.mut(i) = fingerprint_of(hash);
-  entries_.mut(i) = append_entry(hash, order_id, line, t);
+  entries_.mut(i) = append_entry(order_id, line, t);
   ++size_;
   note_time(t);
 }
 
 void DedupSet::Table::set_time(std::size_t slot, TimestampMs t) {
-  const std::uint32_t old = entries_[slot];
-  const EntryHead h = head(old);
-  const std::string_view order_id(entry_at(arena_, old) + sizeof(EntryHead), h.length);
-  entries_.mut(slot) = append_entry(h.hash, order_id, h.line, t);
+  const Entry old = read_entry(entry_at(arena_, entries_[slot]));
+  entries_.mut(slot) = append_entry(old.order_id, old.line, t);
   note_time(t);
 }
 
 void DedupSet::Table::grow() {
-  // Re-slot every key by the hash its entry keeps.
+  // Re-slot every key by its hash, taken again from the key the entry holds.
   Table bigger;
   bigger.fingerprints_ = Fingerprints(fingerprints_.size() * 2, 0);
   bigger.entries_ = Entries(fingerprints_.size() * 2, 0);
@@ -213,7 +215,8 @@ void DedupSet::Table::grow() {
   for (std::size_t j = 0; j < fingerprints_.size(); ++j) {
     if (j + kAhead < fingerprints_.size() && fingerprints_[j + kAhead] != 0) prefetch_read(entry_at(arena_, entries_[j + kAhead]));
     if (fingerprints_[j] == 0) continue;
-    const std::uint64_t hash = head(entries_[j]).hash;
+    const Entry e = read_entry(entry_at(arena_, entries_[j]));
+    const std::uint64_t hash = dedup_key_hash(e.order_id, e.line);
     const std::size_t i = bigger.free_slot(hash);
     bigger.fingerprints_.mut(i) = fingerprint_of(hash);
     bigger.entries_.mut(i) = entries_[j];
@@ -257,10 +260,8 @@ void DedupSet::Table::for_each(const Frozen::Table& t,
   for (std::size_t i = 0; i < t.fingerprints.size; ++i) {
     if (i + kAhead < t.fingerprints.size && t.fingerprints[i + kAhead] != 0) prefetch_read(entry_at(t.arena, t.entries[i + kAhead]));
     if (t.fingerprints[i] == 0) continue;
-    const char* e = entry_at(t.arena, t.entries[i]);
-    EntryHead h;
-    std::memcpy(&h, e, sizeof(h));
-    fn(std::string_view(e + sizeof(h), h.length), h.line, h.time);
+    const Entry e = read_entry(entry_at(t.arena, t.entries[i]));
+    fn(e.order_id, e.line, e.time);
   }
 }
 

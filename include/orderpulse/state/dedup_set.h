@@ -13,13 +13,14 @@
 // prefetched in time. So the part a probe reads is two bytes per slot: a fingerprint of the hash
 // (0 = empty), 8 to a group compared at once; a generation of a million keys takes 2-4 MiB of them.
 // A slot's entry index (4 bytes, written once per new key, its line prefetched for writing) and
-// the entries themselves (hash, time, line and order id, appended to an arena) are read only when
+// the entries themselves (time, line and order id, appended to an arena) are read only when
 // a fingerprint matches: for a new key about once in 10^4.
 // Fingerprints and entry indexes sit in copy-on-write chunks and entries are never written again
 // once appended (a refreshed time appends a new entry), so a checkpoint freezes the set without
 // copying it. Engine thread only; a Frozen view may be read on any thread.
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -34,14 +35,18 @@
 namespace orderpulse {
 
 class DedupSet {
-  // An entry: this head, then `length` order id bytes, padded to kAlign.
-  struct EntryHead {
-    std::uint64_t hash;
+  // An entry in the arena, by byte offset: the event time (8 bytes), the line (4), the order id's
+  // length (2) and its bytes, padded to kAlign: 24 bytes for a 10-byte id. The key's hash is not
+  // kept: a probe reaches an entry only through a matching 16-bit fingerprint, and growth, which
+  // is rare, hashes the key again. Every new key writes its entry, and a smaller one means fewer
+  // fresh pages to fault in and less memory traffic.
+  static constexpr std::size_t kTimeAt = 0, kLineAt = 8, kLengthAt = 12, kIdAt = 14;
+  static constexpr std::size_t kAlign = 8;
+  struct Entry {
     TimestampMs time;
     std::int32_t line;
-    std::uint32_t length;
+    std::string_view order_id;  // in the arena
   };
-  static constexpr std::size_t kAlign = alignof(EntryHead);
   static constexpr std::size_t kArenaChunk = std::size_t{2} << 20;  // one huge page
   using Fingerprints = CowChunks<std::uint16_t, 15>;
   using Entries = CowChunks<std::uint32_t, 14>;  // the entry of each slot, in kAlign units
@@ -88,7 +93,11 @@ class DedupSet {
     // The slot holding the key, or npos.
     std::size_t find(std::uint64_t hash, std::string_view order_id, std::int32_t line) const;
     void insert(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t);
-    TimestampMs time_at(std::size_t slot) const { return head(entries_[slot]).time; }
+    TimestampMs time_at(std::size_t slot) const {
+      TimestampMs t;
+      std::memcpy(&t, entry_at(arena_, entries_[slot]) + kTimeAt, sizeof(t));
+      return t;
+    }
     // A new entry with the later time: entries a checkpoint may hold are never written again.
     void set_time(std::size_t slot, TimestampMs t);
     void clear();
@@ -108,13 +117,13 @@ class DedupSet {
     bool over_load(std::size_t n) const { return n * 10 > fingerprints_.size() * 7; }
     // The first empty slot from the hash's group on.
     std::size_t free_slot(std::uint64_t hash) const;
-    std::uint32_t append_entry(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t);
+    std::uint32_t append_entry(std::string_view order_id, std::int32_t line, TimestampMs t);
     template <typename Arena>
     static const char* entry_at(const Arena& arena, std::uint32_t entry) {
       const std::size_t offset = std::size_t{entry} * kAlign;
       return arena[offset / kArenaChunk].get() + offset % kArenaChunk;
     }
-    EntryHead head(std::uint32_t entry) const;
+    static Entry read_entry(const char* e);
 
     Fingerprints fingerprints_;
     Entries entries_;  // parallel to fingerprints_
