@@ -49,5 +49,20 @@ TEST(DedupSet, MemoryFollowsTheHorizon) {
   EXPECT_GE(d.size(), 10'000u);
 }
 
+// The previous generation is consulted through a Bloom filter first: after growth (which rebuilds
+// it) and rotation, every key must still pass it and be found, and new keys must still go in.
+TEST(DedupSet, EveryKeyPassesThePreviousGenerationsFilter) {
+  DedupSet d;
+  auto id = [](int i) { return (i % 3 ? "o" : "a-longer-order-identifier-") + std::to_string(i); };
+  for (int i = 0; i < 200'000; ++i) ASSERT_FALSE(seen(d, id(i), 1 + i % 4, i, kMinTime));
+  d.evict_older_than(0);  // all 200k keys move to the previous generation
+  for (int i = 0; i < 200'000; ++i) ASSERT_TRUE(seen(d, id(i), 1 + i % 4, 300'000, 0)) << id(i);
+  for (int i = 0; i < 200'000; ++i) {
+    ASSERT_FALSE(seen(d, id(i), 5, 300'000, 0)) << id(i);  // another line: a new key
+    ASSERT_FALSE(seen(d, "n" + std::to_string(i), 1, 300'000, 0));
+  }
+  EXPECT_EQ(d.size(), 600'000u);
+}
+
 }  // namespace
 }  // namespace orderpulse
