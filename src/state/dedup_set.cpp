@@ -1,6 +1,5 @@
 #include "orderpulse/state/dedup_set.h"
 
-#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #if defined(__SSE2__)
@@ -64,10 +63,8 @@ bool DedupSet::seen_or_insert(std::uint64_t hash, std::string_view order_id, std
     current_.set_time(i, t);  // the earlier one is out of the horizon: this record counts again
     return false;
   }
-  if (previous_.may_hold(hash)) {
-    if (const std::size_t i = previous_.find(hash, order_id, line); i != Table::npos && previous_.time_at(i) >= min_time)
-      return true;
-  }
+  if (const std::size_t i = previous_.find(hash, order_id, line); i != Table::npos && previous_.time_at(i) >= min_time)
+    return true;
   // New, or only an expired copy in the previous generation (which is dropped whole later).
   current_.insert(hash, order_id, line, t);
   return false;
@@ -123,20 +120,12 @@ void DedupSet::decode(Decoder& in) {
 
 // One fingerprint chunk is allocated whatever the capacity, so that is the smallest table.
 DedupSet::Table::Table()
-    : fingerprints_(Fingerprints::kChunkSize, 0), entries_(Fingerprints::kChunkSize, 0), mask_(Fingerprints::kChunkSize - 1) {
-  reset_filter();
-}
+    : fingerprints_(Fingerprints::kChunkSize, 0), entries_(Fingerprints::kChunkSize, 0), mask_(Fingerprints::kChunkSize - 1) {}
 
-void DedupSet::Table::reset_filter() {
-  const std::size_t words = std::max<std::size_t>(fingerprints_.size() / 16, 1);  // four bits a slot
-  filter_.assign(words, 0);
-  filter_shift_ = 64 - static_cast<unsigned>(__builtin_ctzll(words));
-}
-
-void DedupSet::Table::prefetch(std::uint64_t hash) const {
+void DedupSet::Table::prefetch(std::uint64_t hash, bool for_insert) const {
   fingerprints_.prefetch(home(hash, mask_));
   // A new key nearly always lands in its home group, whose entry indexes share one line.
-  entries_.prefetch_for_write(home(hash, mask_));
+  if (for_insert) entries_.prefetch_for_write(home(hash, mask_));
 }
 
 DedupSet::Entry DedupSet::Table::read_entry(const char* e) {
@@ -206,7 +195,6 @@ void DedupSet::Table::insert(std::uint64_t hash, std::string_view order_id, std:
   const std::size_t i = free_slot(hash);
   fingerprints_.mut(i) = fingerprint_of(hash);
   entries_.mut(i) = append_entry(order_id, line, t);
-  note_key(hash);
   ++size_;
   note_time(t);
 }
@@ -223,7 +211,6 @@ void DedupSet::Table::grow() {
   bigger.fingerprints_ = Fingerprints(fingerprints_.size() * 2, 0);
   bigger.entries_ = Entries(fingerprints_.size() * 2, 0);
   bigger.mask_ = fingerprints_.size() * 2 - 1;
-  bigger.reset_filter();
   constexpr std::size_t kAhead = 16;  // entries are read at random: overlap their misses
   for (std::size_t j = 0; j < fingerprints_.size(); ++j) {
     if (j + kAhead < fingerprints_.size() && fingerprints_[j + kAhead] != 0) prefetch_read(entry_at(arena_, entries_[j + kAhead]));
@@ -233,13 +220,10 @@ void DedupSet::Table::grow() {
     const std::size_t i = bigger.free_slot(hash);
     bigger.fingerprints_.mut(i) = fingerprint_of(hash);
     bigger.entries_.mut(i) = entries_[j];
-    bigger.note_key(hash);
   }
   fingerprints_ = std::move(bigger.fingerprints_);
   entries_ = std::move(bigger.entries_);
   mask_ = bigger.mask_;
-  filter_ = std::move(bigger.filter_);
-  filter_shift_ = bigger.filter_shift_;
 }
 
 void DedupSet::Table::reserve(std::size_t n) {
@@ -250,14 +234,12 @@ void DedupSet::Table::reserve(std::size_t n) {
   fingerprints_ = Fingerprints(capacity, 0);
   entries_ = Entries(capacity, 0);
   mask_ = capacity - 1;
-  reset_filter();
 }
 
 void DedupSet::Table::clear() {
   // Keep the capacity: the next generation will need about as much. Entry indexes of empty slots
   // are never read, so only the fingerprints are reset.
   fingerprints_.fill(0);
-  std::fill(filter_.begin(), filter_.end(), 0);
   // Chunks no checkpoint holds are kept for the next generation: fresh memory costs a page fault
   // per 4 KiB on first write, which was a quarter of the time of a new key.
   for (auto& chunk : arena_)

@@ -27,7 +27,6 @@
 #include <string_view>
 #include <vector>
 
-#include "orderpulse/common/prefetch.h"
 #include "orderpulse/common/time.h"
 #include "orderpulse/event/event.h"
 #include "orderpulse/state/codec.h"
@@ -66,8 +65,8 @@ class DedupSet {
   // Brings in what seen_or_insert(hash, ...) will read, and the slot a new key would be written
   // to, so that a record a few places ahead finds them in the cache.
   void prefetch(std::uint64_t hash) const {
-    current_.prefetch(hash);
-    previous_.prefetch_filter(hash);
+    current_.prefetch(hash, true);
+    previous_.prefetch(hash, false);
   }
 
   // True when the key is held with an event time >= min_time (a duplicate). Otherwise the key is
@@ -90,15 +89,7 @@ class DedupSet {
   class Table {
    public:
     Table();
-    // The home group's fingerprints and entry indexes (a new key is written there).
-    void prefetch(std::uint64_t hash) const;
-    void prefetch_filter(std::uint64_t hash) const { prefetch_read(&filter_[filter_word(hash)]); }
-    // False when the key is certainly not held: every key inserted set its bits, and none are
-    // cleared before the whole table is.
-    bool may_hold(std::uint64_t hash) const {
-      const std::uint64_t bits = filter_bits(hash);
-      return (filter_[filter_word(hash)] & bits) == bits;
-    }
+    void prefetch(std::uint64_t hash, bool for_insert) const;
     // The slot holding the key, or npos.
     std::size_t find(std::uint64_t hash, std::string_view order_id, std::int32_t line) const;
     void insert(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t);
@@ -124,21 +115,6 @@ class DedupSet {
     void note_time(TimestampMs t) { max_time_ = std::max(max_time_, t); }
     void grow();
     bool over_load(std::size_t n) const { return n * 10 > fingerprints_.size() * 7; }
-    // A blocked Bloom filter of the keys: one 64-bit word per key with three bits set, four bits
-    // of filter per slot (at least 5.7 a key). The previous generation is probed for every record,
-    // nearly always in vain; its filter (512 KiB for a million slots) mostly stays in the core's
-    // cache, where its fingerprint table (2 MiB) did not, and answers "not held" for about 97% of
-    // new keys, sparing a cache miss each.
-    static std::uint64_t filter_bits(std::uint64_t hash) {
-      return (std::uint64_t{1} << ((hash >> 16) & 63)) | (std::uint64_t{1} << ((hash >> 22) & 63)) |
-             (std::uint64_t{1} << ((hash >> 28) & 63));
-    }
-    std::size_t filter_word(std::uint64_t hash) const {
-      return static_cast<std::size_t>((hash * 0x9E3779B97F4A7C15ULL) >> filter_shift_);
-    }
-    void note_key(std::uint64_t hash) { filter_[filter_word(hash)] |= filter_bits(hash); }
-    // Sizes the (empty) filter to the table's capacity.
-    void reset_filter();
     // The first empty slot from the hash's group on.
     std::size_t free_slot(std::uint64_t hash) const;
     std::uint32_t append_entry(std::string_view order_id, std::int32_t line, TimestampMs t);
@@ -151,8 +127,6 @@ class DedupSet {
 
     Fingerprints fingerprints_;
     Entries entries_;  // parallel to fingerprints_
-    std::vector<std::uint64_t> filter_;  // not part of a checkpoint: restore inserts every key again
-    unsigned filter_shift_ = 64;
     std::vector<std::shared_ptr<char[]>> arena_;
     std::vector<std::shared_ptr<char[]>> spare_;  // emptied chunks, reused before new ones
     std::size_t arena_used_ = kArenaChunk;  // bytes used in the last arena chunk
