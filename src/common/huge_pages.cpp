@@ -8,6 +8,8 @@
 namespace orderpulse {
 
 std::shared_ptr<char[]> allocate_huge_pages(std::size_t bytes) {
+  // aligned_alloc wants a multiple of the alignment.
+  bytes = (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
   void* p = std::aligned_alloc(kHugePageBytes, bytes);
   if (p == nullptr) throw std::bad_alloc();
   // Advice only: a kernel without THP (or with it off) keeps small pages, and that is no error.

@@ -106,11 +106,6 @@ TEST(DedupSet, ManyKeysAcrossGroupsAndGrowth) {
   EXPECT_EQ(d.size(), 300'000u + (300'000u + 6) / 7);
 }
 
-}  // namespace
-}  // namespace orderpulse
-
-namespace orderpulse {
-namespace {
 
 // Every length up to 40 and every position of a difference, with strings placed at the very end
 // of their buffers: the fast path must not read past them (under `make debug`, AddressSanitizer
@@ -134,6 +129,8 @@ TEST(SameBytes, AgreesWithMemcmpAtEveryLengthAndPosition) {
 // shares them, and writing afterwards copies only the written chunk.
 TEST(CowChunks, BlockChunksFreezeAndCopyOnWrite) {
   CowChunks<std::uint16_t, 15> t(std::size_t{1} << 22, 7);  // 8 MiB: four 2 MiB blocks
+  // The chunks were cut from one block: consecutive chunks are adjacent in memory.
+  EXPECT_EQ(&t[std::size_t{1} << 15], &t[(std::size_t{1} << 15) - 1] + 1);
   for (std::size_t i = 0; i < t.size(); i += 4099) t.mut(i) = static_cast<std::uint16_t>(i);
   auto frozen = t.freeze();
   t.mut(4099) = 1;

@@ -12,8 +12,8 @@ namespace orderpulse {
 
 inline constexpr std::size_t kHugePageBytes = std::size_t{2} << 20;
 
-// `bytes` (a multiple of kHugePageBytes) of uninitialised memory, aligned to a huge page and
-// advised as one. Throws std::bad_alloc.
+// At least `bytes` of uninitialised memory (rounded up to whole huge pages), aligned to a huge page
+// and advised as such. Throws std::bad_alloc.
 std::shared_ptr<char[]> allocate_huge_pages(std::size_t bytes);
 
 }  // namespace orderpulse

@@ -60,22 +60,14 @@ class CowChunks {
     // Large arrays (the dedup tables) are probed at random: their chunks are cut from huge pages,
     // which spares a TLB miss per probe and a page fault per 4 KiB. Each chunk shares ownership of
     // its block, so a checkpoint holding some chunks keeps the block alive.
-    if (wanted > chunks_.size() && (wanted - chunks_.size()) * kChunkBytes >= kHugePageBytes &&
-        kHugePageBytes % kChunkBytes == 0) {
+    if (kHugePageBytes % kChunkBytes == 0 && wanted > chunks_.size() &&
+        (wanted - chunks_.size()) * kChunkBytes >= kHugePageBytes) {
       const std::size_t count = wanted - chunks_.size();
-      const std::size_t bytes = (count * kChunkBytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
-      const std::shared_ptr<char[]> block = allocate_huge_pages(bytes);
-      for (std::size_t k = 0; k < count; ++k) {
-        chunks_.push_back(std::shared_ptr<T[]>(block, reinterpret_cast<T*>(block.get() + k * kChunkBytes)));
-        std::fill_n(chunks_.back().get(), kChunkSize, value);
-        owned_.push_back(1);
-      }
+      const std::shared_ptr<char[]> block = allocate_huge_pages(count * kChunkBytes);
+      for (std::size_t k = 0; k < count; ++k)
+        append_chunk(std::shared_ptr<T[]>(block, reinterpret_cast<T*>(block.get() + k * kChunkBytes)), value);
     }
-    while (chunks_.size() < wanted) {
-      chunks_.push_back(allocate_chunk());
-      std::fill_n(chunks_.back().get(), kChunkSize, value);
-      owned_.push_back(1);
-    }
+    while (chunks_.size() < wanted) append_chunk(allocate_chunk(), value);
     size_ = std::max(size_, n);
   }
 
@@ -103,6 +95,12 @@ class CowChunks {
 
  private:
   static std::shared_ptr<T[]> allocate_chunk() { return std::make_shared_for_overwrite<T[]>(kChunkSize); }
+
+  void append_chunk(std::shared_ptr<T[]> chunk, const T& value) {
+    std::fill_n(chunk.get(), kChunkSize, value);
+    chunks_.push_back(std::move(chunk));
+    owned_.push_back(1);
+  }
 
   void unshare(std::size_t c) {
     auto copy = allocate_chunk();
