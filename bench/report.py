@@ -24,6 +24,7 @@ LABELS = {
     "pandas": "pandas",
     "parse_csv": "parse only, CSV (limit)",
     "parse_ndjson": "parse only, NDJSON (limit)",
+    "simdjson_1core": "simdjson alone, NDJSON, one core (yardstick)",
 }
 PEERS = ("duckdb_1t", "duckdb_2t", "pandas")
 REFERENCE = "batch_csv"  # what the peers are compared with: orderpulse over the same CSV
@@ -205,10 +206,21 @@ def main():
     scale = sorted([r for r in by_job.get("scale", {}).values() if "seconds" in r] +
                    ([dict(main_job[REFERENCE])] if "seconds" in main_job.get(REFERENCE, {}) else []),
                    key=lambda r: r["records"])
+    # Issue #3's per-core target, as stated (4M NDJSON records/s on one core) and at the machine
+    # speed the issue measured it against: simdjson alone at 12M records/s. This VM's speed drifts by
+    # a third between hours, so the second figure, orderpulse's share of simdjson's rate measured
+    # beside it, is the one that says whether the code is fast enough.
+    one_core, yardstick = main_job.get("batch_ndjson_1core", {}), main_job.get("simdjson_1core", {})
+    one_core_rate = one_core["records_per_second"] / 1e6 if "seconds" in one_core else None
+    at_issue_speed = (one_core["records_per_second"] / yardstick["records_per_second"] * 12.0
+                      if one_core_rate is not None and "seconds" in yardstick else None)
     targets = [
-        ("orderpulse batch >= 2x DuckDB single-threaded", raw_ratio("duckdb_1t"), 2.0),
-        ("orderpulse batch >= 10x pandas", raw_ratio("pandas"), 10.0),
-        ("orderpulse serve >= 0.5x its own batch speed (NDJSON)", serve_over_batch, 0.5),
+        ("orderpulse batch >= 2x DuckDB single-threaded", raw_ratio("duckdb_1t"), 2.0, "x"),
+        ("orderpulse batch >= 10x pandas", raw_ratio("pandas"), 10.0, "x"),
+        ("orderpulse serve >= 0.5x its own batch speed (NDJSON)", serve_over_batch, 0.5, "x"),
+        ("orderpulse batch, one core, NDJSON >= 4M records/s", one_core_rate, 4.0, "M/s"),
+        ("the same at the speed issue #3 measured against (simdjson alone 12M/s): one core x 12M / simdjson "
+         "alone >= 4M records/s", at_issue_speed, 4.0, "M/s"),
     ]
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "machine": machine(), "versions": versions(root), "bin_dir": a.bin_dir, "quick": a.quick == "1",
@@ -218,8 +230,8 @@ def main():
                "ratios_olist": ratio_olist,
                "serve_over_batch": round(serve_over_batch, 3) if serve_over_batch is not None else None,
                "targets": [{"target": t, "reached": round(v, 3) if v is not None else None, "needed": n,
-                            "met": v is not None and v >= n}
-                           for t, v, n in targets]}
+                            "unit": u, "met": v is not None and v >= n}
+                           for t, v, n, u in targets]}
     with open(os.path.join(a.dir, "figures.json"), "w") as f:
         json.dump(figures, f, indent=1)
 
@@ -284,7 +296,7 @@ def main():
 
     w("## Targets\n")
     for t in figures["targets"]:
-        val = "not measured" if t["reached"] is None else f"{t['reached']}x"
+        val = "not measured" if t["reached"] is None else f"{t['reached']}{' ' if t['unit'] != 'x' else ''}{t['unit']}"
         w(f"- {t['target']}: {val} — **{'met' if t['met'] else 'not met'}**")
     w("")
     wins = []
@@ -385,7 +397,8 @@ def main():
         print(f"scaling {human(s['records']):>7} records: {human(s['records_per_second'])} records/s, "
               f"peak RSS {s['peak_rss_mib']:.0f} MiB")
     for t in figures["targets"]:
-        print(f"target: {t['target']}: {t['reached']} -> {'met' if t['met'] else 'not met'}")
+        val = "not measured" if t["reached"] is None else f"{t['reached']} {t['unit']}"
+        print(f"target: {t['target']}: {val} -> {'met' if t['met'] else 'not met'}")
     print(f"report: {os.path.join(a.dir, 'report.md')}")
 
 

@@ -138,6 +138,8 @@ for job in main olist; do
         taskset -c 0 "$bin/orderpulse" batch -q --input "$csv" --output-dir "$raw/$job-batch_csv_1core"
       measure $job batch_ndjson_1core "$n" "$raw/$job-batch_ndjson_1core" \
         taskset -c 0 "$bin/orderpulse" batch -q --input "$ndjson" --output-dir "$raw/$job-batch_ndjson_1core"
+      # The yardstick the per-core target is stated against, measured right after it.
+      measure $job simdjson_1core "$n" - taskset -c 0 "$bin/bench/simdjson_reference" "$ndjson"
     fi
     measure $job parse_csv "$n" - "$bin/bench/parse_only" "$csv"
     measure $job parse_ndjson "$n" - "$bin/bench/parse_only" "$ndjson"
