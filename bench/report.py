@@ -24,7 +24,7 @@ LABELS = {
     "pandas": "pandas",
     "parse_csv": "parse only, CSV (limit)",
     "parse_ndjson": "parse only, NDJSON (limit)",
-    "simdjson_1core": "simdjson alone, NDJSON, one core (yardstick)",
+    "simdjson_1core": "simdjson alone, NDJSON, one core",
 }
 PEERS = ("duckdb_1t", "duckdb_2t", "pandas")
 REFERENCE = "batch_csv"  # what the peers are compared with: orderpulse over the same CSV
