@@ -107,6 +107,8 @@ void DedupSet::decode(Decoder& in) {
   current_.reserve(n);
   for (std::size_t k = 0; k < n; ++k) {
     const std::string_view order_id = in.str();
+    // Validated order ids are short; only damaged data gets here with a key the arena cannot hold.
+    if (order_id.size() > UINT16_MAX) throw CodecError("dedup: order id of " + std::to_string(order_id.size()) + " bytes");
     const auto line = static_cast<std::int32_t>(in.svarint());
     const TimestampMs t = in.i64();
     const std::uint64_t hash = dedup_key_hash(order_id, line);

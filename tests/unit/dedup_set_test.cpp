@@ -64,5 +64,27 @@ TEST(DedupSet, EveryKeyIsFoundInThePreviousGenerationAfterGrowth) {
   EXPECT_EQ(d.size(), 600'000u);
 }
 
+// A checkpoint's key longer than an entry can hold (only damaged data has one) is a CodecError,
+// which restore reports as a damaged checkpoint, not a length_error from deep in the arena.
+TEST(DedupSet, DecodingAnOverlongKeyIsACodecError) {
+  for (const std::size_t length : {std::size_t{65'535}, std::size_t{65'536}}) {
+    Encoder keys;
+    keys.str(std::string(length, 'o'));
+    keys.svarint(1);
+    keys.i64(1'000);
+    Encoder out;
+    out.varint(1);
+    out.bytes(keys.buffer().data(), keys.buffer().size());
+    Decoder in(out.buffer());
+    DedupSet d;
+    if (length <= 65'535) {
+      d.decode(in);
+      EXPECT_EQ(d.size(), 1u);
+    } else {
+      EXPECT_THROW(d.decode(in), CodecError);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace orderpulse
