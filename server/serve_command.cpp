@@ -259,6 +259,7 @@ int run_serve(const ServeOptions& opt) {
   // The brokers count as down for the alert only once they have answered, or after a grace period
   // for the first contact (the first metadata round trip takes a moment at every start).
   bool kafka_seen_up = false;
+  std::vector<std::int32_t> kafka_assigned;  // the last non-empty assignment, sorted
   constexpr auto kFirstContactGrace = std::chrono::seconds(30);
   std::exception_ptr failure;
   try {
@@ -277,9 +278,21 @@ int run_serve(const ServeOptions& opt) {
       engine.set_clock(wall_clock_ms());  // an idle source may let the watermark move on its own
       // Every source that exists holds the watermark back, records or not (until idle).
       for (const SourcePosition& p : batch->positions()) engine.announce_source(p.source_id);
-      if (use_kafka)
-        for (std::int32_t p : kafka_probe.partitions())
+      if (use_kafka) {
+        // A rebalance revokes every partition, then assigns the new set. Partitions that were ours
+        // and are not in it stop holding the watermark back now rather than after idle_timeout.
+        // An empty set (between the two, or a member with no partitions) retires nothing: until
+        // the next assignment the watermark stays where the old one left it.
+        std::vector<std::int32_t> assigned = kafka_probe.partitions();
+        if (!assigned.empty() && assigned != kafka_assigned) {
+          for (std::int32_t p : kafka_assigned)
+            if (!std::binary_search(assigned.begin(), assigned.end(), p))
+              engine.retire_source(KafkaSource::kFirstSourceId + static_cast<std::uint32_t>(p));
+          kafka_assigned = std::move(assigned);
+        }
+        for (std::int32_t p : kafka_assigned)
           engine.announce_source(KafkaSource::kFirstSourceId + static_cast<std::uint32_t>(p));
+      }
       for (std::size_t i = 0; i < batch->size(); ++i)
         socket_records += batch->record(i).origin->source_id == SocketSource::kSourceId;
       if (had_records) engine.process(*batch);

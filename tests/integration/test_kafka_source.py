@@ -11,6 +11,7 @@
   * the brokers down for a while, then up: the outage shows in /metrics, /readyz and one
     kafka_broker_down alert (firing, then resolved), nothing is lost;
   * an idle partition stops holding the watermark back after idle_timeout;
+  * a partition revoked in a rebalance (a second server joins the group) stops holding it at once;
   * malformed messages are counted with their offsets and consumption continues.
 """
 
@@ -235,6 +236,49 @@ def test_idle_partition_does_not_stall_windows(ctx):
     chk.done()
 
 
+def test_revoked_partition_stops_holding_the_watermark(ctx):
+    """Two servers in one group share a 2-partition topic. Whichever partition the first server loses
+    when the second joins must stop holding its watermark at once (idle_timeout is 10 minutes):
+    records sent afterwards to the partition it kept then make windows final."""
+    chk = Check()
+    t0 = oplib.parse_time_text("2024-05-01T08:00:00Z")
+
+    def rec(i, t_ms):
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t_ms / 1000)) + "Z"
+        return json.dumps({"order_id": f"o{i}", "customer_id": f"c{i % 7}", "product_id": f"p{i % 5}",
+                           "unit_price": "2.50", "event_time": stamp}).encode()
+
+    config = {"idle_timeout": "10m", **FAST_REJOIN}
+    assigned_one = re.compile(r"kafka: assigned 1 partition\(s\) of " + TOPIC + r": (\d+)@")
+    with kafkalib.MockBroker(ctx, topics={TOPIC: 2}) as kafka:
+        for p in (0, 1):  # the same five seconds of event time in both partitions
+            kafkalib.produce_lines(kafka.bootstrap, TOPIC, [rec(100 * p + i, t0 + i * 1000) for i in range(5)], partition=p)
+        with kafka_server(ctx, ctx.dir("a"), kafka.bootstrap, config=config) as a:
+            servelib.wait_until("server a read both partitions",
+                                lambda: a.metrics().get("orderpulse_watermark_timestamp_seconds") == (t0 + 4000 - 30_000) / 1000, 60)
+            with kafka_server(ctx, ctx.dir("b"), kafka.bootstrap, config=config) as b:
+                m = servelib.wait_until("the rebalance leaves server a one partition",
+                                        lambda: assigned_one.search(a.stderr_text()), 60)
+                kept = int(m.group(1))
+                servelib.wait_until("server b is assigned the other one", lambda: assigned_one.search(b.stderr_text()), 60)
+                # Five minutes later in event time, to the partition server a kept only.
+                kafkalib.produce_lines(kafka.bootstrap, TOPIC, [rec(1000 + i, t0 + 300_000 + i * 1000) for i in range(5)],
+                                       partition=kept)
+                want = (t0 + 304_000 - 30_000) / 1000
+                mm = servelib.wait_until(
+                    "server a's watermark follows the partition it kept",
+                    lambda: (lambda x: x if x.get("orderpulse_watermark_timestamp_seconds") == want else None)(a.metrics()), 30)
+                chk.eq(mm.series("orderpulse_watermark_holder"), {(("source", f"kafka:{TOPIC}/{kept}"),): 1.0},
+                       "the partition server a kept holds its watermark")
+                chk.eq(mm.get("orderpulse_sources_idle"), 0, "a revoked partition is not counted as idle")
+                chk.expect(mm.get("orderpulse_windows_emitted_total", 0) >= 1, "windows made final by the kept partition")
+                code, _ = b.stop(signal.SIGTERM)
+                chk.eq(code, 0, "server b exits after SIGTERM")
+            code, _ = a.stop(signal.SIGTERM)
+            chk.eq(code, 0, "server a exits after SIGTERM")
+    chk.done()
+
+
 def test_malformed_messages(ctx):
     chk = Check()
     good = [json.dumps({"order_id": f"o{i}", "customer_id": "c", "product_id": "p", "unit_price": "1.00",
@@ -255,5 +299,6 @@ def test_malformed_messages(ctx):
 
 if __name__ == "__main__":
     oplib.run_cases(__doc__, [test_four_partitions_equal_batch, test_malformed_messages, test_idle_partition_does_not_stall_windows,
-                              test_broker_outage, test_sigkill_restart_exactly_once],
+                              test_revoked_partition_stops_holding_the_watermark, test_broker_outage,
+                              test_sigkill_restart_exactly_once],
                     cleanup=servelib.kill_all)

@@ -77,6 +77,32 @@ TEST(SourceWatermarks, AnAnnouncedSourceHoldsTheWatermarkBeforeItsFirstRecord) {
   EXPECT_EQ(w.engine_watermark(), 5'000);
 }
 
+// A Kafka partition revoked in a rebalance stops holding the watermark at once, whatever the idle
+// timeout and even if records of it still arrive; assigned again, it holds again.
+TEST(SourceWatermarks, ARetiredSourceStopsHoldingTheWatermarkUntilAnnouncedAgain) {
+  SourceWatermarks w(0);
+  w.set_idle_timeout(600'000);
+  w.set_now(1'000'000);
+  w.announce(1);
+  w.announce(2);
+  w.observe(1, 5'000);
+  w.observe(2, 9'000);
+  EXPECT_EQ(w.engine_watermark(), 5'000);
+  w.retire(1);
+  EXPECT_EQ(w.holding_source(), 2u);
+  EXPECT_EQ(w.engine_watermark(), 9'000);
+  EXPECT_EQ(w.idle_sources(), 0u);  // gone, not idle
+  w.touch(1);  // a batch read before the revocation still holds records of it
+  w.observe(1, 6'000);
+  EXPECT_EQ(w.engine_watermark(), 9'000);
+  EXPECT_EQ(w.max_time(1), 6'000);  // its progress is kept for when it comes back
+  w.announce(1);  // assigned to this server again
+  EXPECT_EQ(w.engine_watermark(), 6'000);
+  w.retire(1);
+  w.retire(2);  // every source gone: the slowest of them, as when every one is idle
+  EXPECT_EQ(w.engine_watermark(), 6'000);
+}
+
 TEST(SourceWatermarks, RestoredSourcesCountFromWhenTheClockStarted) {
   SourceWatermarks w(0);
   Encoder out;

@@ -68,6 +68,8 @@ class Engine {
   const SourceWatermarks& watermarks() const { return watermarks_; }
   // Live server: a source that exists holds the watermark back before its first record.
   void announce_source(std::uint32_t source) { watermarks_.announce(source); }
+  // Live server: a source gone from this server (a revoked Kafka partition) stops holding it back.
+  void retire_source(std::uint32_t source) { watermarks_.retire(source); }
   // Live server, after each batch: the system-health rules judge what the serve loop measured;
   // their alerts go to the sinks like the data rules' (docs/alerts.md).
   void report_health(const HealthInputs& inputs, TimestampMs wall_now);

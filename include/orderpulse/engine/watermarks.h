@@ -48,10 +48,16 @@ class SourceWatermarks {
   // idle; otherwise whichever partitions happen to deliver first would finalize windows the others
   // still have records for.
   void announce(std::uint32_t source) {
+    retired_.erase(source);
     if (max_time_.contains(source) || announced_.contains(source)) return;
     announced_.insert(source);
     if (idle_timeout_ > 0) last_seen_[source] = now_;
   }
+  // Live server: the source is gone from this server (a Kafka partition revoked in a rebalance):
+  // it stops holding the watermark back at once, as an idle one does after the timeout, until it
+  // is announced again. Its max event time stays, so records it delivers later are judged as before.
+  void retire(std::uint32_t source) { retired_.insert(source); }
+  bool is_retired(std::uint32_t source) const { return retired_.contains(source); }
   // The source whose watermark is the engine's: the slowest one that is not idle (the slowest of
   // all when every one is idle). Lowest id on ties. Empty before any accepted record. An announced
   // source without records yet is the slowest of all until it goes idle.
@@ -89,12 +95,16 @@ class SourceWatermarks {
   void touch(std::uint32_t source) {
     if (idle_timeout_ > 0) last_seen_[source] = now_;
   }
+  // Sources that exist and are idle (retired ones are gone, not idle).
   std::size_t idle_sources() const {
     std::size_t n = 0;
-    for (const auto& [source, t] : max_time_) n += is_idle(source);
+    for (const auto& [source, t] : max_time_) n += !is_retired(source) && is_idle(source);
     return n;
   }
+  // Whether the source no longer holds the watermark back: retired, or silent for longer than the
+  // idle timeout.
   bool is_idle(std::uint32_t source) const {
+    if (!retired_.empty() && retired_.contains(source)) return true;
     if (idle_timeout_ <= 0 || now_ == kMinTime) return false;
     auto it = last_seen_.find(source);
     // Restored sources count as seen when the clock started.
@@ -130,6 +140,7 @@ class SourceWatermarks {
   TimestampMs first_now_ = kMinTime;
   absl::flat_hash_map<std::uint32_t, TimestampMs> last_seen_;
   absl::flat_hash_set<std::uint32_t> announced_;  // no accepted record yet; not checkpointed
+  absl::flat_hash_set<std::uint32_t> retired_;    // gone from this server; not checkpointed
 };
 
 }  // namespace orderpulse
