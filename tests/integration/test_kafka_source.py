@@ -47,6 +47,13 @@ def ledger_records(path):
     return sorted((d["reason"], d["raw"]) for d in map(json.loads, Path(path).read_text().splitlines()))
 
 
+def order_record(i, t_ms):
+    """One valid order message: order o{i} at event time t_ms (epoch ms, whole seconds)."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t_ms / 1000)) + "Z"
+    return json.dumps({"order_id": f"o{i}", "customer_id": f"c{i % 7}", "product_id": f"p{i % 5}",
+                       "unit_price": "2.50", "event_time": stamp}).encode()
+
+
 def compare_counts(chk, got_path, ref, what):
     got = servelib.read_serve_summary(got_path)
     want = ref.summary()
@@ -194,22 +201,17 @@ def test_idle_partition_does_not_stall_windows(ctx):
     chk = Check()
     t0 = oplib.parse_time_text("2024-05-01T08:00:00Z")
 
-    def rec(i, t_ms):
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t_ms / 1000)) + "Z"
-        return json.dumps({"order_id": f"o{i}", "customer_id": f"c{i % 7}", "product_id": f"p{i % 5}",
-                           "unit_price": "2.50", "event_time": stamp}).encode()
-
     with kafkalib.MockBroker(ctx, topics={TOPIC: 2}) as kafka:
         # Partition 1: two records at the start, then nothing. Partition 0 keeps receiving records,
         # one event-time second apart, for the whole test.
-        kafkalib.produce_lines(kafka.bootstrap, TOPIC, [rec(1000 + i, t0 + i * 1000) for i in range(2)], partition=1)
-        kafkalib.produce_lines(kafka.bootstrap, TOPIC, [rec(i, t0 + i * 1000) for i in range(100)], partition=0)
+        kafkalib.produce_lines(kafka.bootstrap, TOPIC, [order_record(1000 + i, t0 + i * 1000) for i in range(2)], partition=1)
+        kafkalib.produce_lines(kafka.bootstrap, TOPIC, [order_record(i, t0 + i * 1000) for i in range(100)], partition=0)
         stop = threading.Event()
 
         def trickle():
             i = 100
             while not stop.is_set() and i < 600:
-                kafkalib.produce_lines(kafka.bootstrap, TOPIC, [rec(i + k, t0 + (i + k) * 1000) for k in range(10)], partition=0)
+                kafkalib.produce_lines(kafka.bootstrap, TOPIC, [order_record(i + k, t0 + (i + k) * 1000) for k in range(10)], partition=0)
                 i += 10
                 time.sleep(0.2)
 
@@ -243,16 +245,11 @@ def test_revoked_partition_stops_holding_the_watermark(ctx):
     chk = Check()
     t0 = oplib.parse_time_text("2024-05-01T08:00:00Z")
 
-    def rec(i, t_ms):
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t_ms / 1000)) + "Z"
-        return json.dumps({"order_id": f"o{i}", "customer_id": f"c{i % 7}", "product_id": f"p{i % 5}",
-                           "unit_price": "2.50", "event_time": stamp}).encode()
-
     config = {"idle_timeout": "10m", **FAST_REJOIN}
     assigned_one = re.compile(r"kafka: assigned 1 partition\(s\) of " + TOPIC + r": (\d+)@")
     with kafkalib.MockBroker(ctx, topics={TOPIC: 2}) as kafka:
         for p in (0, 1):  # the same five seconds of event time in both partitions
-            kafkalib.produce_lines(kafka.bootstrap, TOPIC, [rec(100 * p + i, t0 + i * 1000) for i in range(5)], partition=p)
+            kafkalib.produce_lines(kafka.bootstrap, TOPIC, [order_record(100 * p + i, t0 + i * 1000) for i in range(5)], partition=p)
         with kafka_server(ctx, ctx.dir("a"), kafka.bootstrap, config=config) as a:
             servelib.wait_until("server a read both partitions",
                                 lambda: a.metrics().get("orderpulse_watermark_timestamp_seconds") == (t0 + 4000 - 30_000) / 1000, 60)
@@ -262,7 +259,7 @@ def test_revoked_partition_stops_holding_the_watermark(ctx):
                 kept = int(m.group(1))
                 servelib.wait_until("server b is assigned the other one", lambda: assigned_one.search(b.stderr_text()), 60)
                 # Five minutes later in event time, to the partition server a kept only.
-                kafkalib.produce_lines(kafka.bootstrap, TOPIC, [rec(1000 + i, t0 + 300_000 + i * 1000) for i in range(5)],
+                kafkalib.produce_lines(kafka.bootstrap, TOPIC, [order_record(1000 + i, t0 + 300_000 + i * 1000) for i in range(5)],
                                        partition=kept)
                 want = (t0 + 304_000 - 30_000) / 1000
                 mm = servelib.wait_until(
