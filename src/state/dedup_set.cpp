@@ -107,8 +107,7 @@ void DedupSet::decode(Decoder& in) {
   current_.reserve(n);
   for (std::size_t k = 0; k < n; ++k) {
     const std::string_view order_id = in.str();
-    // Validated order ids are short; only damaged data gets here with a key the arena cannot hold.
-    if (order_id.size() > UINT16_MAX) throw CodecError("dedup: order id of " + std::to_string(order_id.size()) + " bytes");
+    if (order_id.size() > kMaxKeyBytes) throw CodecError("dedup: order id of " + std::to_string(order_id.size()) + " bytes");
     const auto line = static_cast<std::int32_t>(in.svarint());
     const TimestampMs t = in.i64();
     const std::uint64_t hash = dedup_key_hash(order_id, line);
@@ -167,7 +166,7 @@ std::size_t DedupSet::Table::free_slot(std::uint64_t hash) const {
 }
 
 std::uint32_t DedupSet::Table::append_entry(std::string_view order_id, std::int32_t line, TimestampMs t) {
-  if (order_id.size() > UINT16_MAX) throw std::length_error("dedup key too long");
+  if (order_id.size() > kMaxKeyBytes) throw std::length_error("dedup key too long");
   const std::size_t need = (kIdAt + order_id.size() + kAlign - 1) / kAlign * kAlign;
   if (arena_used_ + need > kArenaChunk) {
     if (spare_.empty()) {

@@ -67,7 +67,7 @@ TEST(DedupSet, EveryKeyIsFoundInThePreviousGenerationAfterGrowth) {
 // A checkpoint's key longer than an entry can hold (only damaged data has one) is a CodecError,
 // which restore reports as a damaged checkpoint, not a length_error from deep in the arena.
 TEST(DedupSet, DecodingAnOverlongKeyIsACodecError) {
-  for (const std::size_t length : {std::size_t{65'535}, std::size_t{65'536}}) {
+  for (const std::size_t length : {DedupSet::kMaxKeyBytes, DedupSet::kMaxKeyBytes + 1}) {
     Encoder keys;
     keys.str(std::string(length, 'o'));
     keys.svarint(1);
@@ -77,7 +77,7 @@ TEST(DedupSet, DecodingAnOverlongKeyIsACodecError) {
     out.bytes(keys.buffer().data(), keys.buffer().size());
     Decoder in(out.buffer());
     DedupSet d;
-    if (length <= 65'535) {
+    if (length <= DedupSet::kMaxKeyBytes) {
       d.decode(in);
       EXPECT_EQ(d.size(), 1u);
     } else {

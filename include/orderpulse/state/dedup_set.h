@@ -52,6 +52,10 @@ class DedupSet {
   using Entries = CowChunks<std::uint32_t, 14>;  // the entry of each slot, in kAlign units
 
  public:
+  // The longest order id an entry can hold (its length takes 2 bytes). Validated ids are far
+  // shorter (kMaxIdLength); only damaged checkpoint data can bring a longer one.
+  static constexpr std::size_t kMaxKeyBytes = UINT16_MAX;
+
   // The set as a checkpoint holds it.
   struct Frozen {
     struct Table {
