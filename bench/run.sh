@@ -125,16 +125,20 @@ measure() {
 # share_pair RECORDS: $share_pairs interleaved pairs over the NDJSON file, each simdjson_reference
 # then orderpulse batch pinned to CPU 0; one JSON line in runs.jsonl with every pair's wall seconds
 # and the median of simdjson seconds / orderpulse seconds.
+# A failed run is recorded as such (no share), as measure() records a failed command.
 share_pair() {
   local pairs=() shares=() t0 ref_s op_s
   echo "main/one_core_share: $share_pairs pairs" >&2
   for _ in $(seq "$share_pairs"); do
     t0=$EPOCHREALTIME
-    taskset -c 0 "$bin/bench/simdjson_reference" "$ndjson" >/dev/null 2>"$raw/share.stderr" || { cat "$raw/share.stderr" >&2; return 0; }
+    if ! taskset -c 0 "$bin/bench/simdjson_reference" "$ndjson" >/dev/null 2>"$raw/share.stderr"; then
+      share_failed "$1"; return 0
+    fi
     ref_s=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.3f", b - a}')
     t0=$EPOCHREALTIME
-    taskset -c 0 "$bin/orderpulse" batch -q --input "$ndjson" --output-dir "$raw/main-share" 2>"$raw/share.stderr" ||
-      { cat "$raw/share.stderr" >&2; return 0; }
+    if ! taskset -c 0 "$bin/orderpulse" batch -q --input "$ndjson" --output-dir "$raw/main-share" 2>"$raw/share.stderr"; then
+      share_failed "$1"; return 0
+    fi
     op_s=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.3f", b - a}')
     pairs+=("[$ref_s,$op_s]")
     shares+=("$(awk -v r="$ref_s" -v o="$op_s" 'BEGIN {printf "%.4f", r / o}')")
@@ -144,6 +148,11 @@ share_pair() {
   joined=$(IFS=,; echo "${pairs[*]}")
   printf '{"job":"main","key":"one_core_share","records":%s,"pairs":[%s],"median_share":%s}\n' \
     "$1" "$joined" "$(median "${shares[@]}")" >> "$out/runs.jsonl"
+}
+
+share_failed() {
+  cat "$raw/share.stderr" >&2
+  printf '{"job":"main","key":"one_core_share","records":%s,"check":{"ok":false,"error":"command failed"}}\n' "$1" >> "$out/runs.jsonl"
 }
 
 # The job over generated records, orderpulse first: its CSV run is the reference.
