@@ -2,6 +2,7 @@
 // Exit codes: 0 success, 1 runtime failure, 2 usage or config error (one line on stderr).
 
 #include <CLI/CLI.hpp>
+#include <spdlog/cfg/env.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -19,6 +20,8 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("orderpulse"));
   spdlog::flush_on(spdlog::level::info);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  // SPDLOG_LEVEL=debug turns on the debug lines (librdkafka's own log among them).
+  spdlog::cfg::load_env_levels();
   CLI::App app{"orderpulse: a stream processor for e-commerce order events"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "orderpulse 0.1.0");

@@ -106,9 +106,30 @@ KafkaSource::KafkaSource(KafkaOptions options, BatchBuilder& builder, KafkaProbe
   if (!consumer_) throw std::runtime_error("kafka consumer: " + err);
 }
 
-KafkaSource::~KafkaSource() {
+KafkaSource::~KafkaSource() { close(); }
+
+bool KafkaSource::close() {
   stop();
-  if (consumer_) consumer_->close();
+  if (!consumer_) return true;
+  commit_pending();  // the thread is gone: this thread may touch the consumer now
+  std::unique_ptr<RdKafka::Queue> queue(RdKafka::Queue::create(consumer_.get()));
+  if (std::unique_ptr<RdKafka::Error> error(consumer_->close(queue.get())); error)
+    spdlog::warn("kafka: leaving the group: {}", error->str());
+  const auto deadline = Clock::now() + options_.close_timeout;
+  // The revocation (and any commit result) arrives on this queue; serving it runs the callbacks.
+  while (!consumer_->closed() && Clock::now() < deadline) queue->poll(20);
+  if (consumer_->closed()) {
+    queue.reset();
+    consumer_.reset();
+    return true;
+  }
+  spdlog::warn("kafka: leaving the group did not finish within {} ms; stopping without it (the group "
+               "reassigns our partitions after session.timeout.ms)", options_.close_timeout.count());
+  // librdkafka's threads still run and may call the callbacks (its log callback runs on them).
+  (void)queue.release();
+  (void)consumer_.release();
+  (void)callbacks_.release();
+  return false;
 }
 
 std::string KafkaSource::source_name(std::uint32_t source_id) const {

@@ -72,6 +72,9 @@ def test_four_partitions_equal_batch(ctx):
         chk.eq(len(produced["partitions"]), 4, "partitions that received records")
         d = ctx.dir("srv")
         srv = kafka_server(ctx, d, kafka.bootstrap, extra=["--exit-at-eof"]).run_to_exit(90)
+        # The last positions are committed as the server leaves the group, for lag tools.
+        chk.eq(kafkalib.committed_offsets(kafka.bootstrap, "orderpulse", TOPIC, range(4)),
+               kafkalib.end_offsets(kafka.bootstrap, TOPIC), "the group's committed offsets after a run to the end")
     got = srv.windows_path.read_bytes()
     chk.expect(got == ref.windows_bytes(), f"windows.jsonl differs from the batch run: {oplib.first_diff(got, ref.windows_bytes())}")
     compare_counts(chk, srv.summary_path, ref, "4 partitions")
@@ -294,8 +297,31 @@ def test_malformed_messages(ctx):
     chk.done()
 
 
+def test_stop_is_bounded_when_the_coordinator_stalls(ctx):
+    """librdkafka's close waits for the group coordinator (up to session.timeout.ms). A server
+    told to stop has written its checkpoint and summary by then: it must exit promptly anyway."""
+    chk = Check()
+    src = partition_safe_file(ctx, "gen", 2_000, seed=29)
+    ref = oplib.run_batch(ctx, [src])
+    lines = [l for l in Path(src).read_bytes().split(b"\n") if l.strip()]
+    with kafkalib.MockBroker(ctx, topics={TOPIC: 2}) as kafka:
+        kafkalib.produce_lines(kafka.bootstrap, TOPIC, lines)
+        with kafka_server(ctx, ctx.dir("srv"), kafka.bootstrap) as srv:
+            srv.wait_read(len(lines), 30)
+            kafka.rtt(20_000)  # every broker answers 20 s late from now on, the coordinator too
+            code, took = srv.stop(signal.SIGTERM, timeout=10.0)
+            chk.eq(code, 0, "exit code after SIGTERM")
+            chk.expect(took < 4.0, f"the server took {took:.1f}s to stop with a stalled coordinator")
+            chk.expect("leaving the group" in srv.stderr_text(), f"the slow close is not in the log: {srv.stderr_text()[-600:]!r}")
+    s = servelib.read_serve_summary(srv.summary_path)
+    for k in ("read", "accepted", "rejected", "duplicate"):
+        chk.eq(s.get(k), ref.summary().get(k), f"summary {k}")
+    chk.done()
+
+
 if __name__ == "__main__":
     oplib.run_cases(__doc__, [test_four_partitions_equal_batch, test_malformed_messages, test_idle_partition_does_not_stall_windows,
                               test_revoked_partition_stops_holding_the_watermark, test_broker_outage,
+                              test_stop_is_bounded_when_the_coordinator_stalls,
                               test_sigkill_restart_exactly_once],
                     cleanup=servelib.kill_all)

@@ -12,6 +12,7 @@
 // the checkpoint is the source of truth, the group's offsets are for lag tools.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -83,6 +84,8 @@ struct KafkaOptions {
   // Read every assigned partition to its end, then stop: done() turns true (for --exit-at-eof).
   bool stop_at_eof = false;
   std::function<void()> on_done;  // on the source's thread, once
+  // How long close() waits to leave the group before giving up on it.
+  std::chrono::milliseconds close_timeout{2000};
 };
 
 class KafkaSource {
@@ -92,7 +95,7 @@ class KafkaSource {
 
   // Creates the consumer; throws std::runtime_error (one line) for a bad property.
   KafkaSource(KafkaOptions options, BatchBuilder& builder, KafkaProbe& probe);
-  ~KafkaSource();
+  ~KafkaSource();  // close()s if that has not been done
   KafkaSource(const KafkaSource&) = delete;
   KafkaSource& operator=(const KafkaSource&) = delete;
 
@@ -102,8 +105,16 @@ class KafkaSource {
   // Before start(): offsets from a checkpoint; a partition assigned later resumes there.
   void seek(const std::vector<SourcePosition>& positions);
   void start();
-  // Leaves the group and joins the thread; records already in the builder stay there.
+  // Stops consuming and joins the thread; records already in the builder stay there. The
+  // partitions stay assigned until close().
   void stop();
+  // stop(), commit what commit() last gave, leave the group. librdkafka's own close waits for the
+  // coordinator (up to session.timeout.ms, or a request timeout when it stalls mid-rebalance), so
+  // this one waits at most close_timeout. Returns false when it gave up: the consumer is then
+  // abandoned, not destroyed (that would block on the same close), and the caller should end the
+  // process without running destructors; the group reassigns the partitions after the session
+  // timeout. Idempotent.
+  bool close();
   // Any thread: the offsets of a durable checkpoint, to commit to the group.
   void commit(const std::vector<SourcePosition>& positions);
   bool done() const { return done_.load(std::memory_order_acquire); }
@@ -142,8 +153,8 @@ class KafkaSource {
   std::vector<Staged> staged_;
   std::string stage_text_;
   bool paused_ = false;
-  bool first_message_logged_ = false;
-  std::size_t since_clock_ = 0;  // messages since the clock was last read  // once per assignment: when consumption really starts
+  bool first_message_logged_ = false;  // once per assignment: when consumption really starts
+  std::size_t since_clock_ = 0;         // messages since the clock was last read
 
   std::mutex commit_mutex_;
   std::optional<std::vector<SourcePosition>> pending_commit_;
