@@ -250,6 +250,14 @@ int run_serve(const ServeOptions& opt) {
     positions_moved = false;
   };
 
+  // Without checkpoints the group's offsets follow what has been processed (for lag tools): every
+  // second while running, and once more on the way out.
+  auto commit_processed = [&] {
+    std::vector<SourcePosition> now_at;
+    for (const auto& [id, p] : positions) now_at.push_back(p);
+    kafka->commit(now_at);
+  };
+
   // The engine loop. The parse stage's thread takes a batch from the builder every trigger
   // interval (or as soon as it is full) and parses it while this thread runs the operators on the
   // previous one. Empty batches still come through: they are the ticks that refresh the feed.
@@ -336,11 +344,8 @@ int run_serve(const ServeOptions& opt) {
       if (changed) last_publish = done;
       stage.recycle(std::move(batch));
       maybe_checkpoint(false);
-      // Without checkpoints the group's offsets follow what has been processed, for lag tools.
       if (kafka && !checkpointer && positions_moved && done - last_commit >= std::chrono::seconds(1)) {
-        std::vector<SourcePosition> now_at;
-        for (const auto& [id, p] : positions) now_at.push_back(p);
-        kafka->commit(now_at);
+        commit_processed();
         last_commit = done;
         positions_moved = false;
       }
@@ -379,6 +384,7 @@ int run_serve(const ServeOptions& opt) {
   const EngineStats& s = engine.stats();
   spdlog::info("stopped: {} read, {} accepted, {} rejected, {} late, {} duplicate, {} windows", s.read, s.accepted,
                s.rejected, s.late, s.duplicate, s.windows_emitted);
+  if (kafka && !checkpointer) commit_processed();
   if (kafka && !kafka->close()) {
     // The consumer was abandoned mid-close and librdkafka's threads still call into it: exit
     // without destructors. Everything the run produced is written and flushed by now.
