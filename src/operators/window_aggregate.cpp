@@ -7,7 +7,11 @@
 namespace orderpulse {
 
 WindowAggregate::WindowAggregate(const Config& config, const ProductDirectory& directory)
-    : specs_(config.windows), top_n_(config.top_n), directory_(directory), store_(config.pane_size()) {}
+    : specs_(config.windows),
+      top_n_(config.top_n),
+      directory_(directory),
+      store_(config.pane_size()),
+      running_(config.windows.size()) {}
 
 void WindowAggregate::on_batch(EventBatch& batch, Collector&) {
   auto& events = batch.events();
@@ -16,6 +20,10 @@ void WindowAggregate::on_batch(EventBatch& batch, Collector&) {
     if (i + kAhead < events.size() && events[i + kAhead].status == EventStatus::accepted) store_.prefetch(events[i + kAhead]);
     const Event& e = events[i];
     if (e.status != EventStatus::accepted || e.kind != EventKind::order) continue;
+    // A record before the finalized time (a source back from idle) changes a pane the running
+    // sums hold: they are rebuilt from the panes for the next window.
+    if (e.event_time < finalized_) [[unlikely]]
+      for (Running& r : running_) r.valid = false;
     store_.add(e, e.customer_hash);
     totals_.add(e, e.customer_hash);
   }
@@ -47,7 +55,7 @@ void WindowAggregate::on_watermark(TimestampMs watermark, Collector& out) {
   due_.erase(std::unique(due_.begin(), due_.end()), due_.end());
   for (const Due& d : due_) {
     WindowResult w;
-    if (compute(d.spec, d.start, w)) out.windows.push_back(std::move(w));
+    if (compute(d.spec, d.start, w, true)) out.windows.push_back(std::move(w));
   }
   finalized_ = watermark;
   // Free panes whose every window is final.
@@ -69,66 +77,60 @@ std::vector<WindowResult> WindowAggregate::open_windows() {
     TimestampMs start = PaneStore::floor_to(newest, s.slide) + s.slide - s.size;
     while (start + s.size <= finalized_) start += s.slide;
     WindowResult w;
-    if (compute(i, start, w)) result.push_back(std::move(w));
+    if (compute(i, start, w, false)) result.push_back(std::move(w));
   }
   return result;
 }
 
-bool WindowAggregate::compute(std::size_t spec, TimestampMs start, WindowResult& w) {
+bool WindowAggregate::compute(std::size_t spec, TimestampMs start, WindowResult& w, bool final) {
   const WindowSpec& s = specs_[spec];
   const TimestampMs end = start + s.size;
-  Merge& m = merge_;
-  m.totals.clear();
   const auto& panes = store_.panes();
-  for (auto it = panes.lower_bound(start); it != panes.end() && it->first < end; ++it) {
-    const Aggregate& p = *it->second.agg;
-    m.totals.merge(p.totals);
-    p.products.for_each([&](std::uint32_t id, const ProductAgg& agg) {
-      if (id >= m.products.size()) m.products.resize(directory_.products(), ProductAgg{-1, 0});
-      ProductAgg& dst = m.products[id];
-      if (dst.revenue < 0) {
-        dst = ProductAgg{0, 0};
-        m.touched_products.push_back(id);
-      }
-      dst.revenue += agg.revenue;
-      dst.items += agg.items;
-    });
-    for (const auto& [id, rev] : p.categories) {
-      if (id >= m.categories.size()) m.categories.resize(id + 1, -1);
-      if (m.categories[id] < 0) {
-        m.categories[id] = 0;
-        m.touched_categories.push_back(id);
-      }
-      m.categories[id] += rev;
+  auto add_panes = [&panes](PaneSums& sums, TimestampMs from, TimestampMs to, int sign) {
+    for (auto it = panes.lower_bound(from); it != panes.end() && it->first < to; ++it) sums.add(*it->second.agg, sign);
+  };
+  PaneSums* sums = &once_;
+  if (final && s.size > s.slide) {
+    // Final windows of a sliding spec come in order of start, one slide apart while records keep
+    // coming: the running sums then hold [start, end - slide) already (see on_watermark).
+    Running& r = running_[spec];
+    if (!r.valid || r.next_start != start) {
+      r.sums.clear();
+      add_panes(r.sums, start, end - s.slide, 1);
     }
+    add_panes(r.sums, end - s.slide, end, 1);
+    sums = &r.sums;
+  } else {
+    once_.clear();
+    add_panes(once_, start, end, 1);
   }
-  // Collect, and reset the dense slots for the next window (-1 = untouched; revenue is never
-  // negative).
-  std::vector<std::pair<std::uint32_t, ProductAgg>> products;
-  products.reserve(m.touched_products.size());
-  for (std::uint32_t id : m.touched_products) {
-    products.emplace_back(id, m.products[id]);
-    m.products[id] = ProductAgg{-1, 0};
+  sums->collect(products_, categories_);
+  const bool has_records = sums->lines() > 0;
+  if (has_records) {
+    w.spec = spec;
+    w.spec_name = s.name;
+    w.start = start;
+    w.end = end;
+    w.lines = sums->lines();
+    w.items = sums->items();
+    w.orders = sums->orders();
+    w.revenue = sums->revenue();
+    customers_.clear();
+    for (auto it = panes.lower_bound(start); it != panes.end() && it->first < end; ++it)
+      customers_.merge(it->second.agg->totals.customers);
+    w.active_customers = customers_.estimate();
   }
-  std::vector<std::pair<std::uint32_t, Cents>> categories;
-  categories.reserve(m.touched_categories.size());
-  for (std::uint32_t id : m.touched_categories) {
-    categories.emplace_back(id, m.categories[id]);
-    m.categories[id] = -1;
+  if (sums != &once_) {
+    // The panes before end are final (a record for them is late), so what remains after taking
+    // out the oldest slide is the start of the next window.
+    Running& r = running_[spec];
+    add_panes(r.sums, start, start + s.slide, -1);
+    r.valid = true;
+    r.next_start = start + s.slide;
   }
-  m.touched_products.clear();
-  m.touched_categories.clear();
-  if (m.totals.lines == 0) return false;
-
-  w.spec = spec;
-  w.spec_name = s.name;
-  w.start = start;
-  w.end = end;
-  w.lines = m.totals.lines;
-  w.items = m.totals.items;
-  w.orders = m.totals.orders;
-  w.revenue = m.totals.revenue;
-  w.active_customers = m.totals.customers.estimate();
+  if (!has_records) return false;
+  auto& products = products_;
+  auto& categories = categories_;
 
   const ProductDirectory& names = directory_;
   auto by_revenue = [&names](const auto& a, const auto& b) {
@@ -157,6 +159,7 @@ void WindowAggregate::encode(const Frozen& f, Encoder& out) {
 }
 
 void WindowAggregate::decode(Decoder& in) {
+  for (Running& r : running_) r.valid = false;
   finalized_ = in.i64();
   totals_.decode(in);
   store_.decode(in, directory_.products(), directory_.categories());

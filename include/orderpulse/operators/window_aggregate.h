@@ -4,11 +4,13 @@
 // its panes and emitted once; panes no open window needs are freed. Also keeps running totals.
 // State lives in PaneStore; names come from the shared ProductDirectory. Engine thread only.
 
+#include <utility>
 #include <vector>
 
 #include "orderpulse/config/config.h"
 #include "orderpulse/engine/operator.h"
 #include "orderpulse/state/pane_store.h"
+#include "orderpulse/state/pane_sums.h"
 #include "orderpulse/state/product_directory.h"
 
 namespace orderpulse {
@@ -42,23 +44,28 @@ class WindowAggregate final : public Operator {
   void decode(Decoder& in);
 
  private:
-  // Merges the panes of one window into `out`; false when the window holds no record.
-  bool compute(std::size_t spec, TimestampMs start, WindowResult& out);
+  // Sums one window's panes into `out`; false when the window holds no record. Final windows of
+  // a sliding spec go through the spec's running sums, live partial ones (open_windows) are merged
+  // afresh.
+  bool compute(std::size_t spec, TimestampMs start, WindowResult& out, bool final);
 
   std::vector<WindowSpec> specs_;
   std::size_t top_n_;
   const ProductDirectory& directory_;
   PaneStore store_;
   Totals totals_;
-  // Merging a window's panes: dense by product / category id with the list of ids touched, so a
-  // merge costs the panes' sizes and never reallocates (hash maps would be freed and regrown).
-  struct Merge {
-    Totals totals;
-    std::vector<ProductAgg> products;
-    std::vector<Cents> categories;
-    std::vector<std::uint32_t> touched_products, touched_categories;
+  // Per spec: the sums of the panes of the next final window but its newest slide. Derived from
+  // the panes, so never checkpointed; `valid` false makes the next window merge its panes afresh.
+  struct Running {
+    PaneSums sums;
+    TimestampMs next_start = kMinTime;
+    bool valid = false;
   };
-  Merge merge_;
+  std::vector<Running> running_;
+  PaneSums once_;  // a window merged afresh
+  HyperLogLog customers_;
+  std::vector<std::pair<std::uint32_t, ProductAgg>> products_;  // scratch of compute()
+  std::vector<std::pair<std::uint32_t, Cents>> categories_;
   TimestampMs finalized_ = kMinTime;
   struct Due {
     TimestampMs end;
