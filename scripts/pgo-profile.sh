@@ -5,8 +5,8 @@
 # threads, TCP ingest), and leaves the counts in build/pgo-profile with a stamp naming the sources
 # they came from.
 #
-#   scripts/pgo-profile.sh --if-missing   make it unless there is one (what `make` does)
-#   scripts/pgo-profile.sh --if-stale     also when any source changed since (what `make bench` does)
+#   scripts/pgo-profile.sh --if-missing   make it unless there is one
+#   scripts/pgo-profile.sh --if-stale     also when any source changed since (what `make` does)
 #   scripts/pgo-profile.sh --force
 #
 # Bounded: about 2M records in all, about a minute on the instrumented binaries.
