@@ -93,7 +93,11 @@ void parse_alert_config(const nlohmann::json& doc, const std::string& origin, Al
       c.customer_window = positive_duration(v, where);
     } else if (key == "customer_burst") {
       auto& r = c.customer_burst;
-      parse_rule(v, where, r, {{"orders", [&](const nlohmann::json& x, const std::string& w) { r.orders = int_value(x, w, 1); }}});
+      parse_rule(v, where, r, {{"orders", [&](const nlohmann::json& x, const std::string& w) {
+                   r.orders = int_value(x, w, 1);
+                   if (r.orders > AlertConfig::CustomerBurst::kMaxOrders)
+                     throw ConfigError(w + " must be at most " + std::to_string(AlertConfig::CustomerBurst::kMaxOrders));
+                 }}});
     } else if (key == "high_value_customer") {
       auto& r = c.high_value_customer;
       parse_rule(v, where, r, {{"revenue", [&](const nlohmann::json& x, const std::string& w) { r.revenue = money_value(x, w); }}});

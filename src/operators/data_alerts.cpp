@@ -105,7 +105,7 @@ void DataAlerts::on_customer(const Event& e) {
     cached_window_ = window;
   }
   CustomerSums& c = cached_customers_->at(e.customer_hash, cow_);
-  c.orders += e.line == 1;
+  c.orders += e.line == 1 && c.orders < CustomerSums::kMaxOrders;
   c.revenue += e.revenue();
   // Texts are built only for an alert that fires: this runs for every record.
   const TimestampMs until = window + config_.customer_window;

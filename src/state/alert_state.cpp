@@ -75,7 +75,9 @@ void AlertState::decode(Decoder& in) {
     for (std::size_t k = 0; k < nc; ++k) {
       const std::uint64_t customer = in.u64();
       CustomerSums s;
-      s.orders = in.svarint();
+      const std::int64_t orders = in.svarint();
+      if (orders < 0) throw CodecError("alerts: negative order count");
+      s.orders = static_cast<std::int32_t>(std::min<std::int64_t>(orders, CustomerSums::kMaxOrders));
       s.revenue = in.svarint();
       s.fired = in.u8();
       sums[customer] = s;

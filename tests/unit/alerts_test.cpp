@@ -288,5 +288,16 @@ TEST(Alerts, ConfigRejectsUnknownKeysByName) {
   EXPECT_FALSE(c.alerts.high_value_order.enabled);
 }
 
+TEST(Alerts, BurstLimitIsBoundedSoCountsFitTheirSlots) {
+  const Config ok = Config::parse_json(R"({"alerts":{"customer_burst":{"orders":1000000000}}})", "c.json");
+  EXPECT_EQ(ok.alerts.customer_burst.orders, 1'000'000'000);
+  try {
+    Config::parse_json(R"({"alerts":{"customer_burst":{"orders":1000000001}}})", "c.json");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("'alerts.customer_burst.orders' must be at most 1000000000"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace orderpulse

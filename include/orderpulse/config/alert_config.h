@@ -31,6 +31,7 @@ struct AlertConfig {
   } order_pattern;
   DurationMs customer_window = 10 * 60'000;  // tumbling, aligned to the epoch; one episode per window
   struct CustomerBurst : AlertRuleConfig {
+    static constexpr std::int64_t kMaxOrders = 1'000'000'000;  // lets the per-customer count be 32-bit
     std::int64_t orders = 50;  // fires at more than this many orders in the window
   } customer_burst;
   struct HighValueCustomer : AlertRuleConfig {

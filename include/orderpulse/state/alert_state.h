@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "orderpulse/common/money.h"
+#include "orderpulse/config/alert_config.h"
 #include "orderpulse/operators/alert.h"
 #include "orderpulse/state/codec.h"
 
@@ -28,8 +29,13 @@ struct MinuteSums {
 };
 
 struct CustomerSums {
-  std::int64_t orders = 0;
+  // Saturates at kMaxOrders: the burst rule only asks whether the count passed its limit (at most
+  // AlertConfig::CustomerBurst::kMaxOrders, far below) and reports the count as it first does. 32
+  // bits make a table slot 24 bytes instead of 32, and the table is read once per record.
+  static constexpr std::int32_t kMaxOrders = INT32_MAX;
+  static_assert(kMaxOrders > AlertConfig::CustomerBurst::kMaxOrders);
   Cents revenue = 0;
+  std::int32_t orders = 0;
   std::uint8_t fired = 0;  // bit per customer rule already fired in this window
 };
 
