@@ -89,62 +89,54 @@ bool WindowAggregate::compute(std::size_t spec, TimestampMs start, WindowResult&
   auto add_panes = [&panes](PaneSums& sums, TimestampMs from, TimestampMs to, int sign) {
     for (auto it = panes.lower_bound(from); it != panes.end() && it->first < to; ++it) sums.add(*it->second.agg, sign);
   };
-  PaneSums* sums = &once_;
-  if (final && s.size > s.slide) {
-    // Final windows of a sliding spec come in order of start, one slide apart while records keep
-    // coming: the running sums then hold [start, end - slide) already (see on_watermark).
-    Running& r = running_[spec];
-    if (!r.valid || r.next_start != start) {
-      r.sums.clear();
-      add_panes(r.sums, start, end - s.slide, 1);
-    }
-    add_panes(r.sums, end - s.slide, end, 1);
-    sums = &r.sums;
-  } else {
-    once_.clear();
-    add_panes(once_, start, end, 1);
+  // Final windows of a sliding spec come in order of start, one slide apart while records keep
+  // coming: the spec's running sums then hold [start, end - slide) already.
+  const bool running = final && s.size > s.slide;
+  Running& r = running_[spec];
+  PaneSums& sums = running ? r.sums : once_;
+  if (!running || !r.valid || r.next_start != start) {
+    sums.clear();
+    add_panes(sums, start, end - s.slide, 1);
   }
-  sums->collect(products_, categories_);
-  const bool has_records = sums->lines() > 0;
+  add_panes(sums, end - s.slide, end, 1);
+  sums.collect(products_, categories_);
+  const bool has_records = sums.lines() > 0;
   if (has_records) {
     w.spec = spec;
     w.spec_name = s.name;
     w.start = start;
     w.end = end;
-    w.lines = sums->lines();
-    w.items = sums->items();
-    w.orders = sums->orders();
-    w.revenue = sums->revenue();
+    w.lines = sums.lines();
+    w.items = sums.items();
+    w.orders = sums.orders();
+    w.revenue = sums.revenue();
     customers_.clear();
     for (auto it = panes.lower_bound(start); it != panes.end() && it->first < end; ++it)
       customers_.merge(it->second.agg->totals.customers);
     w.active_customers = customers_.estimate();
   }
-  if (sums != &once_) {
-    // The panes before end are final (a record for them is late), so what remains after taking
-    // out the oldest slide is the start of the next window.
-    Running& r = running_[spec];
-    add_panes(r.sums, start, start + s.slide, -1);
+  if (running) {
+    // The panes before end no longer change (a record for them is late, or marks the sums stale
+    // in on_batch), so taking out the oldest slide leaves the start of the next window.
+    add_panes(sums, start, start + s.slide, -1);
     r.valid = true;
     r.next_start = start + s.slide;
   }
   if (!has_records) return false;
-  auto& products = products_;
-  auto& categories = categories_;
 
   const ProductDirectory& names = directory_;
   auto by_revenue = [&names](const auto& a, const auto& b) {
     if (a.second.revenue != b.second.revenue) return a.second.revenue > b.second.revenue;
     return names.product_name(a.first) < names.product_name(b.first);
   };
-  const std::size_t n = std::min(top_n_, products.size());
-  std::partial_sort(products.begin(), products.begin() + static_cast<std::ptrdiff_t>(n), products.end(), by_revenue);
+  const std::size_t n = std::min(top_n_, products_.size());
+  std::partial_sort(products_.begin(), products_.begin() + static_cast<std::ptrdiff_t>(n), products_.end(), by_revenue);
   w.top_products.reserve(n);
   for (std::size_t i = 0; i < n; ++i)
-    w.top_products.push_back({std::string(names.product_name(products[i].first)), products[i].second.revenue, products[i].second.items});
+    w.top_products.push_back({std::string(names.product_name(products_[i].first)), products_[i].second.revenue, products_[i].second.items});
 
-  w.categories.reserve(categories.size());
-  for (const auto& [id, rev] : categories) w.categories.push_back({std::string(names.category_name(id)), rev});
+  w.categories.reserve(categories_.size());
+  for (const auto& [id, rev] : categories_) w.categories.push_back({std::string(names.category_name(id)), rev});
   std::sort(w.categories.begin(), w.categories.end(), [](const CategoryTotal& a, const CategoryTotal& b) {
     if (a.revenue != b.revenue) return a.revenue > b.revenue;
     return a.category < b.category;

@@ -13,14 +13,6 @@ void Totals::add(const Event& e, std::uint64_t customer_hash) {
   customers.add(customer_hash);
 }
 
-void Totals::merge(const Totals& other) {
-  lines += other.lines;
-  items += other.items;
-  orders += other.orders;
-  revenue += other.revenue;
-  customers.merge(other.customers);
-}
-
 void Totals::clear() {
   lines = items = orders = 0;
   revenue = 0;

@@ -30,14 +30,20 @@ TEST(SourceWatermarks, WithoutAClockNothingIsEverIdle) {
   EXPECT_EQ(w.engine_watermark(), 5'000);
 }
 
-TEST(SourceWatermarks, AnIdleSourceStopsHoldingTheWatermarkUntilItSpeaksAgain) {
+// Sources 1 (max 5 s) and 2 (max 9 s), both just seen at wall time 1000 s; no delay.
+SourceWatermarks two_sources(DurationMs idle_timeout) {
   SourceWatermarks w(0);
-  w.set_idle_timeout(2'000);
+  w.set_idle_timeout(idle_timeout);
   w.set_now(1'000'000);
   w.touch(1);
   w.touch(2);
   w.observe(1, 5'000);
   w.observe(2, 9'000);
+  return w;
+}
+
+TEST(SourceWatermarks, AnIdleSourceStopsHoldingTheWatermarkUntilItSpeaksAgain) {
+  SourceWatermarks w = two_sources(2'000);
   EXPECT_EQ(w.engine_watermark(), 5'000);
   w.set_now(1'002'000);  // exactly the timeout: not idle yet
   w.touch(2);
@@ -80,13 +86,7 @@ TEST(SourceWatermarks, AnAnnouncedSourceHoldsTheWatermarkBeforeItsFirstRecord) {
 // A Kafka partition revoked in a rebalance stops holding the watermark at once, whatever the idle
 // timeout and even if records of it still arrive; assigned again, it holds again.
 TEST(SourceWatermarks, ARetiredSourceStopsHoldingTheWatermarkUntilAnnouncedAgain) {
-  SourceWatermarks w(0);
-  w.set_idle_timeout(600'000);
-  w.set_now(1'000'000);
-  w.announce(1);
-  w.announce(2);
-  w.observe(1, 5'000);
-  w.observe(2, 9'000);
+  SourceWatermarks w = two_sources(600'000);
   EXPECT_EQ(w.engine_watermark(), 5'000);
   w.retire(1);
   EXPECT_EQ(w.holding_source(), 2u);

@@ -30,8 +30,8 @@ struct ProductAgg {
   std::int64_t items = 0;
 };
 
-// Counters and the customer sketch of a set of order lines: part of a pane, of a window being
-// merged, and the running totals since start.
+// Counters and the customer sketch of a set of order lines: part of a pane, and the running totals
+// since start. (A window's sums are PaneSums.)
 struct Totals {
   std::int64_t lines = 0;
   std::int64_t items = 0;
@@ -40,7 +40,6 @@ struct Totals {
   HyperLogLog customers;
 
   void add(const Event& e, std::uint64_t customer_hash);
-  void merge(const Totals& other);
   void clear();
   void encode(Encoder& out) const;
   void decode(Decoder& in);
