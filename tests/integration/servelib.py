@@ -15,6 +15,7 @@ import asyncio
 import collections
 import ctypes
 import json
+import os
 import re
 import resource
 import signal
@@ -175,7 +176,7 @@ class Server(ManagedProcess, oplib.OutputFiles):
     """`orderpulse serve` in a directory of its own. Use as a context manager (always killed)."""
 
     def __init__(self, ctx, workdir=None, config=None, catalog=None, ingest="127.0.0.1:0", http_addr="127.0.0.1:0",
-                 extra=()):
+                 extra=(), env=None):
         self.ctx = ctx
         self.dir = Path(workdir) if workdir else ctx.dir("serve")
         self.out_dir = self.dir / "out"
@@ -191,6 +192,7 @@ class Server(ManagedProcess, oplib.OutputFiles):
         if catalog:
             self.cmd += ["--catalog", catalog]
         self.cmd += list(extra)
+        self.env = None if env is None else {**os.environ, **env}  # added to the inherited environment
         self.stdout_path = self.dir / "server.stdout"
         self.stderr_path = self.dir / "server.stderr"
         self.proc = None
@@ -201,7 +203,7 @@ class Server(ManagedProcess, oplib.OutputFiles):
     # ---- lifecycle
     def start(self, timeout=15):
         with open(self.stdout_path, "wb") as so, open(self.stderr_path, "wb") as se:
-            self.proc = popen(self.cmd, stdout=so, stderr=se, cwd=self.dir)
+            self.proc = popen(self.cmd, stdout=so, stderr=se, cwd=self.dir, env=self.env)
         end = time.monotonic() + timeout
         while True:
             err = self.stderr_text()

@@ -31,8 +31,8 @@ from oplib import Check
 TOPIC = "orders"
 
 
-def kafka_server(ctx, workdir, bootstrap, extra=(), config=None, group="orderpulse"):
-    return servelib.Server(ctx, workdir=workdir, config=config,
+def kafka_server(ctx, workdir, bootstrap, extra=(), config=None, group="orderpulse", env=None):
+    return servelib.Server(ctx, workdir=workdir, config=config, env=env,
                            extra=["--kafka-brokers", bootstrap, "--kafka-topic", TOPIC, "--kafka-group", group, *extra])
 
 
@@ -306,13 +306,16 @@ def test_stop_is_bounded_when_the_coordinator_stalls(ctx):
     lines = [l for l in Path(src).read_bytes().split(b"\n") if l.strip()]
     with kafkalib.MockBroker(ctx, topics={TOPIC: 2}) as kafka:
         kafkalib.produce_lines(kafka.bootstrap, TOPIC, lines)
-        with kafka_server(ctx, ctx.dir("srv"), kafka.bootstrap) as srv:
+        # With debug logs on (SPDLOG_LEVEL, and librdkafka's group log), as one would diagnose it.
+        with kafka_server(ctx, ctx.dir("srv"), kafka.bootstrap, config={"kafka": {"debug": "cgrp"}},
+                          env={"SPDLOG_LEVEL": "debug"}) as srv:
             srv.wait_read(len(lines), 30)
             kafka.rtt(20_000)  # every broker answers 20 s late from now on, the coordinator too
             code, took = srv.stop(signal.SIGTERM, timeout=10.0)
             chk.eq(code, 0, "exit code after SIGTERM")
             chk.expect(took < 4.0, f"the server took {took:.1f}s to stop with a stalled coordinator")
             chk.expect("leaving the group" in srv.stderr_text(), f"the slow close is not in the log: {srv.stderr_text()[-600:]!r}")
+            chk.expect(" debug kafka: " in srv.stderr_text(), "SPDLOG_LEVEL=debug shows librdkafka's debug log")
     s = servelib.read_serve_summary(srv.summary_path)
     for k in ("read", "accepted", "rejected", "duplicate"):
         chk.eq(s.get(k), ref.summary().get(k), f"summary {k}")
