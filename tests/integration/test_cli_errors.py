@@ -68,6 +68,8 @@ def test_config_errors(ctx):
         ("bad duration (window size)", '{"windows": [{"size": "1fortnight", "slide": "1m"}]}', []),
         ("bad duration (negative)", '{"dedup_horizon": "-5s"}', []),
         ("malformed JSON config", '{"watermark_delay": "30s",', []),
+        ("burst limit above 10^9", '{"alerts": {"customer_burst": {"orders": 1000000001}}}',
+         ["alerts.customer_burst.orders", "1000000000"]),
     ]
     for i, (what, text, mention) in enumerate(cases):
         cfg = d / f"config{i}.json"
