@@ -101,7 +101,11 @@ void DataAlerts::on_customer(const Event& e) {
                                  ? cached_window_
                                  : floor_to(e.event_time, config_.customer_window);
   if (window != cached_window_ || !cached_customers_) {
-    cached_customers_ = &state_.customers[window];
+    auto [it, created] = state_.customers.try_emplace(window);
+    // A window's customers are much like those of the one before it: sized up front, its tables
+    // skip growing one doubling at a time.
+    if (created && it != state_.customers.begin()) it->second.reserve(std::prev(it)->second.size());
+    cached_customers_ = &it->second;
     cached_window_ = window;
   }
   CustomerSums& c = cached_customers_->at(e.customer_hash, cow_);

@@ -86,9 +86,18 @@ void Aggregate::decode(Decoder& in, std::size_t max_products, std::size_t max_ca
 Aggregate& PaneStore::pane_for(TimestampMs t) {
   if (in_cached(t)) return *cached_;  // no division for most records
   const TimestampMs start = pane_start(t);
-  Slot& slot = panes_[start];
+  auto [it, created] = panes_.try_emplace(start);
+  Slot& slot = it->second;
   if (!slot.agg) {
     slot.agg = std::make_shared<Aggregate>();
+    // A pane sells much what the one before it did: sized up front, its tables skip growing one
+    // doubling at a time.
+    if (created && it != panes_.begin()) {
+      if (const Aggregate* before = std::prev(it)->second.agg.get()) {
+        slot.agg->products.reserve(before->products.size());
+        slot.agg->categories.reserve(before->categories.size());
+      }
+    }
   } else if (slot.shared) {
     // The one pause a checkpoint causes after its snapshot: measured for the probe.
     const auto begin = std::chrono::steady_clock::now();

@@ -45,6 +45,44 @@ TEST(FlatTable, IterationDependsOnlyOnTheKeys) {
   EXPECT_EQ(order(10), order(10));
 }
 
+TEST(FlatTable, ReservingKeepsEveryKeyAndValue) {
+  FlatTable<std::uint64_t, std::int64_t> table;
+  std::map<std::uint64_t, std::int64_t> want;
+  std::mt19937_64 rng(11);
+  auto put = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      const std::uint64_t key = rng() % 3 == 0 ? 0 : rng() % 20'000;
+      table[key] += i;
+      want[key] += i;
+    }
+  };
+  table.reserve(50);  // on an empty table
+  put(3000);
+  table.reserve(100'000);  // rehashes the keys it holds
+  table.reserve(10);       // never shrinks
+  put(30'000);
+  EXPECT_EQ(table.size(), want.size());
+  std::map<std::uint64_t, std::int64_t> got;
+  table.for_each([&](std::uint64_t k, std::int64_t v) { EXPECT_TRUE(got.emplace(k, v).second) << "key twice: " << k; });
+  EXPECT_EQ(got, want);
+}
+
+TEST(CowShards, ReservedShardsHoldTheSameSums) {
+  CowShards<std::uint32_t, std::int64_t> plain, reserved;
+  reserved[3] = 1;  // one shard exists already: reserve leaves it alone
+  plain[3] = 1;
+  reserved.reserve(40'000);
+  for (std::uint32_t k = 0; k < 20'000; ++k) {
+    plain[k * 7919u] += k;
+    reserved[k * 7919u] += k;
+  }
+  std::map<std::uint32_t, std::int64_t> a, b;
+  plain.for_each([&](std::uint32_t k, std::int64_t v) { a.emplace(k, v); });
+  reserved.for_each([&](std::uint32_t k, std::int64_t v) { b.emplace(k, v); });
+  EXPECT_EQ(a.size(), 20'001u);
+  EXPECT_EQ(a, b);
+}
+
 TEST(CowShards, ACopyKeepsItsValuesWhileTheOriginalChanges) {
   CowShards<std::uint32_t, std::int64_t> a;
   for (std::uint32_t k = 0; k < 1000; ++k) a[k] = k;

@@ -68,6 +68,14 @@ class CowShards {
   void prefetch(const Key& key) const {
     if (const auto& shard = shards_[static_cast<std::size_t>(key % kShards)]) shard->prefetch(key);
   }
+  // Sizes the shards not created yet for `keys` keys in all (spread evenly, as hashed keys are).
+  void reserve(std::size_t keys) {
+    for (auto& shard : shards_) {
+      if (shard) continue;
+      shard = std::make_shared<Map>();
+      shard->reserve(keys / kShards + keys / kShards / 16);
+    }
+  }
   // Where no checkpoint can hold the map (restore) the copy statistics do not matter.
   Value& operator[](const Key& key) {
     CowStats unused;

@@ -3,9 +3,10 @@
 // dense ids (customer hashes, product ids): linear probing over one array of slots, so a lookup
 // touches one cache line and a caller can prefetch that line records ahead. The alerts' customer
 // sums outgrow the caches, and the absl map they lived in offered a prefetch that GCC 12 compiled
-// to nothing. Iteration follows the slots, so it depends only on the keys inserted, never on a
-// per-process seed. That order is the hash's order: never insert one table's keys into another in
-// it (the new table's first slots would take them all, one long probe each); sort them first.
+// to nothing. Iteration follows the slots, so it depends only on the keys inserted and the room
+// reserved, never on a per-process seed. That order is the hash's order: never insert one table's
+// keys into another in it (the new table's first slots would take them all, one long probe each);
+// sort them first.
 // Owned by one CowShards shard; one thread at a time.
 
 #include <cstdint>
@@ -66,15 +67,24 @@ class FlatTable {
 
   std::size_t size() const { return size_; }
 
+  // Room for n keys without growing: a table that will fill as its predecessor did skips the
+  // rehashes of growing there.
+  void reserve(std::size_t n) {
+    std::size_t capacity = slots_.empty() ? 16 : slots_.size();
+    while (n * 4 > capacity * 3) capacity *= 2;
+    if (capacity != slots_.size()) rehash(capacity);
+  }
+
  private:
   // Fibonacci hashing: the top bits of key * 2^64/phi spread dense ids and keep hashes spread.
   std::size_t index(Key key) const {
     return static_cast<std::size_t>((static_cast<std::uint64_t>(key) * 0x9E3779B97F4A7C15ULL) >> shift_);
   }
 
-  void grow() {
+  void grow() { rehash(slots_.empty() ? 16 : slots_.size() * 2); }
+
+  void rehash(std::size_t capacity) {
     std::vector<Slot> old = std::move(slots_);
-    const std::size_t capacity = old.empty() ? 16 : old.size() * 2;
     slots_.assign(capacity, Slot{});
     shift_ = 64 - static_cast<unsigned>(__builtin_ctzll(capacity));
     const std::size_t mask = capacity - 1;
