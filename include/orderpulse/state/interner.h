@@ -28,7 +28,8 @@ class Interner {
   static constexpr std::size_t kInline = 19;
   static constexpr std::uint8_t kLong = 0xff;
 
-  struct Slot {
+  // Aligned so that no slot straddles two cache lines (malloc alone aligns to 16).
+  struct alignas(32) Slot {
     std::uint64_t hash = 0;
     std::uint32_t id_plus_one = 0;  // 0 = empty
     std::uint8_t length = kLong;    // of the name when it is inline, else kLong

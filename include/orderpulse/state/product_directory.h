@@ -34,7 +34,7 @@ class ProductDirectory {
   std::optional<std::uint32_t> find_product(std::string_view product_id) const { return products_.find(product_id); }
   const CatalogEntry* catalog_entry(std::uint32_t product) const { return products_info_[product].catalog; }
   std::string_view product_name(std::uint32_t id) const { return products_.name(id); }
-  std::string_view category_name(std::uint32_t id) const { return categories_.name(id); }
+  std::string_view category_name(std::uint32_t id) const { return category_names_[id]; }
   std::size_t products() const { return products_.size(); }
   std::size_t categories() const { return categories_.size(); }
 
@@ -54,9 +54,14 @@ class ProductDirectory {
     std::uint32_t last_given = 0;  // most records of a product repeat the same category
   };
 
+  std::uint32_t intern_category(std::string_view name);
+
   std::shared_ptr<const Catalog> catalog_;
   Interner products_;
   Interner categories_;
+  // The categories' names by id, in one small array: every record reads one or two, and the
+  // interner's chunks are two loads away. The names stay where the interner put them.
+  std::vector<std::string_view> category_names_;
   std::vector<ProductInfo> products_info_;
   std::uint32_t unknown_;
 };
