@@ -134,9 +134,10 @@ bool RecordReader::next(FramedRecord& out) {
 bool RecordReader::skip_too_long(FramedRecord& out) {
   // Keep a prefix for the ledger, then discard data until the record ends. In follow mode the end
   // may not be written yet: the skip then resumes on the next call, still holding nothing but the
-  // prefix.
+  // prefix. The prefix is the record's first kLedgerPrefix bytes however the reads fell (a pipe's
+  // may be short): it takes each read's share until it is full, and never a byte past the record.
   if (!skipping_) {
-    prefix_.assign(buf_.data() + begin_, kLedgerPrefix);
+    prefix_.assign(buf_.data() + begin_, std::min(kLedgerPrefix, end_ - begin_));
     skipping_ = true;
     skip_line_ = line_;
     skip_consumed_ = 0;
@@ -155,6 +156,9 @@ bool RecordReader::skip_too_long(FramedRecord& out) {
       break;
     }
     const std::size_t nl = find_end(0);
+    const std::size_t record_bytes = nl != std::string_view::npos ? nl : end_;
+    if (prefix_.size() < kLedgerPrefix)
+      prefix_.append(buf_.data(), std::min(kLedgerPrefix - prefix_.size(), record_bytes));
     if (nl != std::string_view::npos) {
       if (framing_ == Framing::csv) line_ += static_cast<std::uint64_t>(std::count(static_cast<const char*>(buf_.data()), static_cast<const char*>(buf_.data() + nl), '\n'));
       skip_consumed_ += nl + 1;
@@ -165,6 +169,9 @@ bool RecordReader::skip_too_long(FramedRecord& out) {
     scan_ = end_;
   }
   skipping_ = false;
+  // As for any record, a CR before the LF is not part of it (the prefix holds the whole record only
+  // under a limit below kLedgerPrefix).
+  if (!unterminated && skip_consumed_ <= kLedgerPrefix + 1 && !prefix_.empty() && prefix_.back() == '\r') prefix_.pop_back();
   out.line = skip_line_;
   out.offset = offset_;
   out.too_long = true;

@@ -72,5 +72,18 @@ TEST(RecordReader, TooLongRecordsAreSkippedNotBuffered) {
   EXPECT_TRUE(edge[1].too_long);
 }
 
+TEST(RecordReader, ATooLongRecordsPrefixHoldsOnlyItsOwnBytes) {
+  // Limits under the ledger prefix: the prefix is the record's bytes, never what lies past them.
+  auto got = frame("ok\n" + std::string(100, 'x'), Framing::lines, 64);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_TRUE(got[1].too_long);
+  EXPECT_TRUE(got[1].unterminated);
+  EXPECT_EQ(got[1].text, std::string(100, 'x'));
+  auto terminated = frame(std::string(300, 'y') + "\nz\n", Framing::lines, 64);
+  ASSERT_EQ(terminated.size(), 2u);
+  EXPECT_EQ(terminated[0].text, std::string(RecordReader::kLedgerPrefix, 'y'));
+  EXPECT_EQ(terminated[1].text, "z");
+}
+
 }  // namespace
 }  // namespace orderpulse
