@@ -500,7 +500,23 @@ def test_max_line_bytes(ctx):
     chk.done()
 
 
+def test_too_long_ledger_text(ctx):
+    """The ledger keeps a too-long record's first bytes, and only its own: a limit below the 256-byte
+    prefix and a record whose end is read last (here: unterminated at the end of the file)."""
+    limit = 64
+    tail = "{" + "x" * 98 + "}"  # 100 bytes, no line end
+    path = ctx.dir("ledger") / "tail.ndjson"
+    path.write_text('{"order_id":"a"}\n' + tail)
+    result = oplib.run_batch(ctx, [path], config={"max_line_bytes": limit})
+    chk = Check()
+    dropped = result.dropped()
+    chk.eq([(d["reason"], d["line"]) for d in dropped], [("missing_field:customer_id", 1), ("line_too_long", 2)],
+           "dropped (reason, line)")
+    chk.eq(dropped[-1]["raw"] if dropped else None, tail, "the too-long record's ledger text")
+    chk.done()
+
+
 if __name__ == "__main__":
     oplib.run_cases(__doc__, [test_usage_errors, test_config_errors, test_bad_records_ndjson,
                               test_csv_quoting_crlf_bom_column_order, test_half_even_rounding, test_money_printing,
-                              test_max_line_bytes, test_empty_and_headless_inputs])
+                              test_max_line_bytes, test_too_long_ledger_text, test_empty_and_headless_inputs])
