@@ -64,6 +64,44 @@ TEST(DedupSet, EveryKeyIsFoundInThePreviousGenerationAfterGrowth) {
   EXPECT_EQ(d.size(), 600'000u);
 }
 
+// The current generation growing far past the previous one's size must leave every key of the
+// previous one findable, and rotations afterwards reuse the emptied table.
+TEST(DedupSet, ThePreviousGenerationSurvivesTheCurrentOnesGrowth) {
+  DedupSet d;
+  auto id = [](const char* prefix, int i) { return prefix + std::to_string(i); };
+  for (int i = 0; i < 5'000; ++i) ASSERT_FALSE(seen(d, id("p", i), 1, 100, kMinTime));
+  d.evict_older_than(0);  // the 5k keys become the previous generation
+  for (int i = 0; i < 250'000; ++i) ASSERT_FALSE(seen(d, id("c", i), 1, 200, 0));  // grows 16k -> 512k slots
+  for (int i = 0; i < 5'000; ++i) ASSERT_TRUE(seen(d, id("p", i), 1, 300, 0)) << i;
+  for (int i = 0; i < 250'000; i += 13) ASSERT_TRUE(seen(d, id("c", i), 1, 300, 0)) << i;
+  EXPECT_EQ(d.size(), 255'000u);
+  // The 5k expire; the 250k become the previous generation and the emptied table takes new keys.
+  d.evict_older_than(150);
+  EXPECT_EQ(d.size(), 250'000u);
+  for (int i = 0; i < 5'000; ++i) ASSERT_FALSE(seen(d, id("p", i), 1, 400, 150)) << i;  // expired: new again
+  for (int i = 0; i < 250'000; i += 13) ASSERT_TRUE(seen(d, id("c", i), 1, 400, 150)) << i;
+  EXPECT_EQ(d.size(), 255'000u);
+}
+
+// What a checkpoint writes from both generations decodes to a set that answers the same.
+TEST(DedupSet, EncodedKeysOfBothGenerationsDecodeToTheSameAnswers) {
+  DedupSet d;
+  for (int i = 0; i < 30'000; ++i) ASSERT_FALSE(seen(d, "a" + std::to_string(i), 1 + i % 3, 1'000 + i, kMinTime));
+  d.evict_older_than(500);
+  for (int i = 0; i < 30'000; ++i) ASSERT_FALSE(seen(d, "b" + std::to_string(i), 1, 50'000 + i, 500));
+  const DedupSet::Frozen frozen = d.freeze();
+  // Keys older than 10'000 are left out: a1..a8999 can never make a duplicate again.
+  Encoder out;
+  DedupSet::encode(frozen, 10'000, out);
+  DedupSet restored;
+  Decoder in(out.buffer());
+  restored.decode(in);
+  EXPECT_EQ(restored.size(), 21'000u + 30'000u);
+  for (int i = 9'000; i < 30'000; i += 7) EXPECT_TRUE(seen(restored, "a" + std::to_string(i), 1 + i % 3, 90'000, 10'000)) << i;
+  for (int i = 0; i < 30'000; i += 7) EXPECT_TRUE(seen(restored, "b" + std::to_string(i), 1, 90'000, 10'000)) << i;
+  EXPECT_FALSE(seen(restored, "a1", 2, 90'000, 10'000));
+}
+
 // A checkpoint's key longer than an entry can hold (only damaged data has one) is a CodecError,
 // which restore reports as a damaged checkpoint, not a length_error from deep in the arena.
 TEST(DedupSet, DecodingAnOverlongKeyIsACodecError) {
