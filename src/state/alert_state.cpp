@@ -20,11 +20,13 @@ void AlertState::encode(Encoder& out) const {
     out.svarint(s.revenue);
   }
   out.varint(customers.size());
-  std::vector<std::pair<std::uint64_t, CustomerSums>> sorted;
-  for (const auto& [window, sums] : customers) {
+  std::vector<std::pair<std::uint64_t, CustomerSums::Wide>> sorted;
+  for (const auto& [window, w] : customers) {
     out.i64(window);
     sorted.clear();
-    sums.for_each([&sorted](std::uint64_t customer, const CustomerSums& c) { sorted.emplace_back(customer, c); });
+    w.sums.for_each([&](std::uint64_t customer, const CustomerSums& c) {
+      sorted.emplace_back(customer, c.spilled() ? w.spilled.at(customer) : c.get());
+    });
     std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     out.varint(sorted.size());
     for (const auto& [customer, s] : sorted) {
@@ -70,17 +72,22 @@ void AlertState::decode(Decoder& in) {
   }
   const std::size_t nw = in.count(9);
   for (std::size_t i = 0; i < nw; ++i) {
-    auto& sums = customers[in.i64()];
+    CustomerWindow& w = customers[in.i64()];
     const std::size_t nc = in.count(11);
     for (std::size_t k = 0; k < nc; ++k) {
       const std::uint64_t customer = in.u64();
-      CustomerSums s;
+      CustomerSums::Wide s;
       const std::int64_t orders = in.svarint();
       if (orders < 0) throw CodecError("alerts: negative order count");
-      s.orders = static_cast<std::int32_t>(std::min<std::int64_t>(orders, CustomerSums::kMaxOrders));
+      s.orders = static_cast<std::int32_t>(std::min<std::int64_t>(orders, CustomerSums::Wide::kMaxOrders));
       s.revenue = in.svarint();
       s.fired = in.u8();
-      sums[customer] = s;
+      if (CustomerSums::fits(s)) {
+        w.sums[customer] = CustomerSums::packed(s);
+      } else {
+        w.sums[customer].mark_spilled();
+        w.spilled[customer] = s;
+      }
     }
   }
   const std::size_t no = in.count(10);

@@ -168,6 +168,98 @@ TEST(Alerts, CustomerBurstAndHighValueOncePerWindow) {
   }
 }
 
+// Packed customer sums hold 40 bits of cents and 20 bits of orders; past them a customer's sums
+// move to the window's spilled map. Nothing may change at the edges: in place, nothing happens
+// until the sums fit, and fired bits keep the sums.
+TEST(CustomerSums, PackedFieldsRefuseWhatWouldNotFitAndChangeNothing) {
+  CustomerSums s;
+  ASSERT_TRUE(s.try_add(static_cast<Cents>(CustomerSums::kRevenueMask) - 5, true));
+  ASSERT_TRUE(s.try_add(5, false));
+  EXPECT_EQ(s.get().revenue, static_cast<Cents>(CustomerSums::kRevenueMask));
+  EXPECT_FALSE(s.try_add(1, false));
+  EXPECT_FALSE(s.try_add(-1, false));
+  EXPECT_EQ(s.get().revenue, static_cast<Cents>(CustomerSums::kRevenueMask));
+  EXPECT_EQ(s.get().orders, 1);
+  s.set_fired(5);
+  EXPECT_EQ(s.get().fired, 5);
+  EXPECT_EQ(s.get().revenue, static_cast<Cents>(CustomerSums::kRevenueMask));
+  EXPECT_FALSE(s.spilled());
+
+  CustomerSums o;
+  for (std::uint64_t i = 0; i < CustomerSums::kOrderMask; ++i) ASSERT_TRUE(o.try_add(0, true));
+  EXPECT_EQ(o.get().orders, static_cast<std::int32_t>(CustomerSums::kOrderMask));
+  EXPECT_FALSE(o.try_add(0, true));
+  EXPECT_TRUE(o.try_add(7, false));  // revenue alone still fits
+  EXPECT_EQ(o.get().orders, static_cast<std::int32_t>(CustomerSums::kOrderMask));
+  EXPECT_EQ(o.get().revenue, 7);
+  EXPECT_EQ(o.get().fired, 0);
+
+  CustomerSums::Wide w{123'456, 42, 3};
+  ASSERT_TRUE(CustomerSums::fits(w));
+  const CustomerSums p = CustomerSums::packed(w);
+  EXPECT_EQ(p.get().revenue, 123'456);
+  EXPECT_EQ(p.get().orders, 42);
+  EXPECT_EQ(p.get().fired, 3);
+  EXPECT_FALSE(CustomerSums::fits({-1, 0, 0}));
+  EXPECT_FALSE(CustomerSums::fits({static_cast<Cents>(CustomerSums::kRevenueMask) + 1, 0, 0}));
+  EXPECT_FALSE(CustomerSums::fits({0, static_cast<std::int32_t>(CustomerSums::kOrderMask) + 1, 0}));
+  EXPECT_FALSE(CustomerSums::fits({0, 0, 8}));
+  CustomerSums m;
+  m.mark_spilled();
+  EXPECT_TRUE(m.spilled());
+}
+
+// A customer whose sums outgrow the packed fields ($11 billion) keeps exact sums: the alerts carry
+// them to the cent, whatever the batch size, and a restore in the middle changes nothing.
+TEST(Alerts, SumsBeyondThePackedFieldsStayExactAcrossARestore) {
+  const Config c = only(R"({"customer_window":"10m","customer_burst":{"orders":2},
+                            "high_value_customer":{"revenue":"10000000000.00"}})");
+  const std::vector<std::string> lines = {
+      order_line("a", 1, "whale", "p", "4000000000.00", at(0, 0), 2),  // 8,000,000,000.00: fits 40 bits of cents
+      order_line("b", 1, "whale", "p", "4000000000.00", at(1, 0), 2),  // 16,000,000,000.00: spilled
+      order_line("c", 1, "whale", "p", "0.01", at(2, 0)),              // 3rd order, from the spilled sums
+      order_line("d", 1, "small", "p", "1.00", at(3, 0)),
+      order_line("e", 1, "x", "p", "1.00", at(12, 0))};
+  const auto whole = run_lines(lines, c, 1000);
+  const auto value = with(whole.alerts, "\"high_value_customer\"");
+  ASSERT_EQ(value.size(), 2u);
+  EXPECT_NE(value[0].find(R"("event_time":"2024-05-01T08:01:00Z","values":{"revenue":16000000000.00,"threshold":10000000000.00})"), std::string::npos) << value[0];
+  const auto burst = with(whole.alerts, "customer_burst");
+  ASSERT_EQ(burst.size(), 2u);
+  EXPECT_NE(burst[0].find(R"("subject":"customer:whale","event_time":"2024-05-01T08:02:00Z","values":{"orders":3,"limit":2})"), std::string::npos) << burst[0];
+  EXPECT_TRUE(with(whole.alerts, "customer:small").empty());
+  EXPECT_EQ(run_lines(lines, c, 1).alerts, whole.alerts);
+  for (std::size_t cut : {std::size_t{1}, std::size_t{2}, std::size_t{3}}) {
+    Engine original(c, nullptr);
+    Collected before;
+    original.add_sink(before);
+    EventBatch batch;
+    for (std::size_t i = 0; i < cut; ++i) batch.add(lines[i], i + 1, &test_origin(), {});
+    batch.seal();
+    original.process(batch);
+    Encoder enc;
+    Engine::encode(original.snapshot(), enc);
+    Engine restored(c, nullptr);
+    Decoder dec(enc.buffer());
+    restored.decode(dec);
+    EXPECT_TRUE(dec.done());
+    // The restored state encodes to the same bytes: spilled sums went back where they were.
+    Encoder again;
+    Engine::encode(restored.snapshot(), again);
+    EXPECT_EQ(again.buffer(), enc.buffer()) << "cut at " << cut;
+    Collected after;
+    restored.add_sink(after);
+    batch.clear();
+    for (std::size_t i = cut; i < lines.size(); ++i) batch.add(lines[i], i + 1, &test_origin(), {});
+    batch.seal();
+    restored.process(batch);
+    restored.finish();
+    std::vector<std::string> joined = before.alerts;
+    joined.insert(joined.end(), after.alerts.begin(), after.alerts.end());
+    EXPECT_EQ(joined, whole.alerts) << "cut at " << cut;
+  }
+}
+
 TEST(Alerts, RestoredEngineDoesNotRepeatAnEpisode) {
   const Config c = only(R"({"customer_burst":{"orders":1},"customer_window":"10m"})");
   std::vector<std::string> lines;

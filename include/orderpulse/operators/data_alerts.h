@@ -60,7 +60,7 @@ class DataAlerts final : public Operator {
   TimestampMs cached_minute_ = kMinTime;
   MinuteSums* cached_sums_ = nullptr;
   TimestampMs cached_window_ = kMinTime;
-  CowShards<std::uint64_t, CustomerSums, 64>* cached_customers_ = nullptr;
+  CustomerWindow* cached_customers_ = nullptr;
   CowStats cow_;
 };
 

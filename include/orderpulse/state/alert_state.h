@@ -28,15 +28,80 @@ struct MinuteSums {
   Cents revenue = 0;
 };
 
-struct CustomerSums {
-  // Saturates at kMaxOrders: the burst rule only asks whether the count passed its limit (at most
-  // AlertConfig::CustomerBurst::kMaxOrders, far below) and reports the count as it first does. 32
-  // bits make a table slot 24 bytes instead of 32, and the table is read once per record.
-  static constexpr std::int32_t kMaxOrders = INT32_MAX;
-  static_assert(kMaxOrders > AlertConfig::CustomerBurst::kMaxOrders);
-  Cents revenue = 0;
-  std::int32_t orders = 0;
-  std::uint8_t fired = 0;  // bit per customer rule already fired in this window
+// One customer's sums in one customer window, packed into 8 bytes: with its 8-byte key a table slot
+// is 16 bytes, four to a cache line and none straddling two. The customer tables are the largest
+// state read for every record, and the fewer lines they take, the fewer of the reads miss: the
+// 24-byte slots this replaced cost about 4% more of batch mode's one-core time. Sums that outgrow
+// the fields (revenue beyond 2^40 cents, about $11 billion; more than 2^20 - 1 orders) move whole
+// to their window's `spilled` map, where they are exact; the slot then only says so.
+class CustomerSums {
+ public:
+  // The sums as the rules read them. Orders saturate at kMaxOrders: the burst rule only asks
+  // whether the count passed its limit (at most AlertConfig::CustomerBurst::kMaxOrders, far below)
+  // and reports the count as it first does.
+  struct Wide {
+    static constexpr std::int32_t kMaxOrders = INT32_MAX;
+    Cents revenue = 0;
+    std::int32_t orders = 0;
+    std::uint8_t fired = 0;  // bit per customer rule already fired in this window
+    void add(Cents r, bool order) {
+      orders += order && orders < kMaxOrders;
+      revenue += r;
+    }
+  };
+  static_assert(Wide::kMaxOrders > AlertConfig::CustomerBurst::kMaxOrders);
+
+  static constexpr unsigned kRevenueBits = 40, kOrderBits = 20, kFiredBits = 3;
+  static constexpr std::uint64_t kRevenueMask = (std::uint64_t{1} << kRevenueBits) - 1;
+  static constexpr std::uint64_t kOrderMask = (std::uint64_t{1} << kOrderBits) - 1;
+  static constexpr std::uint64_t kFiredMask = (std::uint64_t{1} << kFiredBits) - 1;
+
+  bool spilled() const { return (bits_ >> 63) != 0; }
+  // Not spilled: the sums.
+  Wide get() const {
+    return Wide{static_cast<Cents>(bits_ & kRevenueMask), static_cast<std::int32_t>((bits_ >> kRevenueBits) & kOrderMask),
+                static_cast<std::uint8_t>((bits_ >> (kRevenueBits + kOrderBits)) & kFiredMask)};
+  }
+  // Not spilled: adds a record's revenue (>= 0) and order, unless the sums would no longer fit;
+  // false then, and nothing changed: the caller spills them.
+  bool try_add(Cents r, bool order) {
+    const std::uint64_t revenue = bits_ & kRevenueMask;
+    if (r < 0 || static_cast<std::uint64_t>(r) > kRevenueMask - revenue) return false;
+    if (order && ((bits_ >> kRevenueBits) & kOrderMask) == kOrderMask) return false;
+    bits_ += static_cast<std::uint64_t>(r) + (std::uint64_t{order} << kRevenueBits);
+    return true;
+  }
+  // Not spilled: records which rules have fired (fired < 2^kFiredBits).
+  void set_fired(std::uint8_t fired) {
+    bits_ = (bits_ & ~(kFiredMask << (kRevenueBits + kOrderBits))) | (std::uint64_t{fired} << (kRevenueBits + kOrderBits));
+  }
+  void mark_spilled() { bits_ = std::uint64_t{1} << 63; }
+
+  static bool fits(const Wide& w) {
+    return w.revenue >= 0 && static_cast<std::uint64_t>(w.revenue) <= kRevenueMask && w.orders >= 0 &&
+           static_cast<std::uint64_t>(w.orders) <= kOrderMask && w.fired <= kFiredMask;
+  }
+  // fits(w) must hold.
+  static CustomerSums packed(const Wide& w) {
+    CustomerSums s;
+    s.bits_ = static_cast<std::uint64_t>(w.revenue) | (static_cast<std::uint64_t>(w.orders) << kRevenueBits) |
+              (std::uint64_t{w.fired} << (kRevenueBits + kOrderBits));
+    return s;
+  }
+
+ private:
+  std::uint64_t bits_ = 0;
+};
+static_assert(sizeof(CustomerSums) == 8);
+
+// The customers of one customer window.
+struct CustomerWindow {
+  // Sharded copy-on-write: a checkpoint's copy of a million customers is cheap.
+  CowShards<std::uint64_t, CustomerSums, 64> sums;
+  // The few sums that outgrew their slot (nearly always none): copied whole by a checkpoint.
+  std::map<std::uint64_t, CustomerSums::Wide> spilled;
+
+  std::size_t size() const { return sums.size(); }
 };
 
 // An episode now firing: what its resolved record repeats.
@@ -64,8 +129,7 @@ struct AlertState {
   std::map<TimestampMs, MinuteSums> minutes;  // by minute start, not judged yet
   TimestampMs next_minute = kMinTime;         // the first minute not judged yet
   std::deque<MinuteSums> trailing;            // the judged minutes, newest last
-  // By window start. Sharded copy-on-write: a checkpoint's copy of a million customers is cheap.
-  std::map<TimestampMs, CowShards<std::uint64_t, CustomerSums, 64>> customers;
+  std::map<TimestampMs, CustomerWindow> customers;  // by window start
   std::map<std::string, Episode> open;  // by rule and subject
   std::vector<PendingAlert> pending;
 
