@@ -29,9 +29,9 @@ struct MinuteSums {
 };
 
 // One customer's sums in one customer window, packed into 8 bytes: with its 8-byte key a table slot
-// is 16 bytes, four to a cache line and none straddling two. The customer tables are the largest
-// state read for every record, and the fewer lines they take, the fewer of the reads miss: the
-// 24-byte slots this replaced cost about 4% more of batch mode's one-core time. Sums that outgrow
+// is 16 bytes, four to a cache line and none straddling two. The customer tables are among the
+// largest state read for every record, and the fewer lines they take, the fewer of the reads miss:
+// the 24-byte slots this replaced cost 1-4% more of batch mode's one-core time. Sums that outgrow
 // the fields (revenue beyond 2^40 cents, about $11 billion; more than 2^20 - 1 orders) move whole
 // to their window's `spilled` map, where they are exact; the slot then only says so.
 class CustomerSums {
