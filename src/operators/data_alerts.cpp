@@ -45,7 +45,7 @@ void DataAlerts::on_batch(EventBatch& batch, Collector& out) {
   // the window of the current one, which nearly always is its window too).
   constexpr std::size_t kAhead = 8;
   for (std::size_t i = 0; i < events.size(); ++i) {
-    if (customers && cached_customers_ && i + kAhead < events.size()) cached_customers_->sums.prefetch(events[i + kAhead].customer_hash);
+    if (customers && cached_customers_ && i + kAhead < events.size()) cached_customers_->prefetch(events[i + kAhead].customer_hash);
     const Event& e = events[i];
     if (e.status != EventStatus::accepted) continue;
     seq_now_ = ++state_.seq;
@@ -104,25 +104,11 @@ void DataAlerts::on_customer(const Event& e) {
     auto [it, created] = state_.customers.try_emplace(window);
     // A window's customers are much like those of the one before it: sized up front, its tables
     // skip growing one doubling at a time.
-    if (created && it != state_.customers.begin()) it->second.sums.reserve(std::prev(it)->second.size());
+    if (created && it != state_.customers.begin()) it->second.reserve(std::prev(it)->second.size());
     cached_customers_ = &it->second;
     cached_window_ = window;
   }
-  CustomerSums& slot = cached_customers_->sums.at(e.customer_hash, cow_);
-  const bool order = e.line == 1;
-  CustomerSums::Wide c;
-  CustomerSums::Wide* wide = nullptr;  // the spilled sums, for the few that outgrew their slot
-  if (!slot.spilled() && slot.try_add(e.revenue(), order)) {
-    c = slot.get();
-  } else {
-    wide = &cached_customers_->spilled[e.customer_hash];
-    if (!slot.spilled()) {
-      *wide = slot.get();
-      slot.mark_spilled();
-    }
-    wide->add(e.revenue(), order);
-    c = *wide;
-  }
+  CustomerSums::Wide c = cached_customers_->add(e.customer_hash, e.revenue(), e.line == 1, cow_);
   const std::uint8_t fired_before = c.fired;
   // Texts are built only for an alert that fires: this runs for every record.
   const TimestampMs until = window + config_.customer_window;
@@ -152,13 +138,8 @@ void DataAlerts::on_customer(const Event& e) {
     a.values = {{"revenue", format_cents(e.revenue())}, {"threshold", format_cents(config_.high_value_order.revenue)}};
     a.message = "order " + std::string(e.order_id) + " line " + std::to_string(e.line) + " worth " + format_cents(e.revenue());
   });
-  if (c.fired != fired_before) {
-    if (wide) {
-      wide->fired = c.fired;
-    } else {
-      slot.set_fired(c.fired);
-    }
-  }
+  // Rare (an alert fired): a second lookup, of a slot just read.
+  if (c.fired != fired_before) cached_customers_->set_fired(e.customer_hash, c.fired, cow_);
 }
 
 void DataAlerts::on_watermark(TimestampMs watermark, Collector& out) {

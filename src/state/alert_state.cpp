@@ -4,6 +4,38 @@
 
 namespace orderpulse {
 
+CustomerSums::Wide CustomerWindow::add(std::uint64_t customer, Cents revenue, bool order, CowStats& cow) {
+  CustomerSums& slot = sums_.at(customer, cow);
+  if (!slot.spilled() && slot.try_add(revenue, order)) return slot.get();
+  CustomerSums::Wide& wide = spilled_[customer];
+  if (!slot.spilled()) {
+    wide = slot.get();
+    slot.mark_spilled();
+  }
+  wide.add(revenue, order);
+  return wide;
+}
+
+void CustomerWindow::set_fired(std::uint64_t customer, std::uint8_t fired, CowStats& cow) {
+  CustomerSums& slot = sums_.at(customer, cow);
+  if (slot.spilled()) {
+    spilled_.at(customer).fired = fired;
+  } else {
+    slot.set_fired(fired);
+  }
+}
+
+void CustomerWindow::put(std::uint64_t customer, const CustomerSums::Wide& sums) {
+  CustomerSums& slot = sums_[customer];
+  if (CustomerSums::fits(sums)) {
+    slot = CustomerSums::packed(sums);
+    spilled_.erase(customer);
+  } else {
+    slot.mark_spilled();
+    spilled_[customer] = sums;
+  }
+}
+
 // Maps are written in key order (customer sums sorted by hash), so one state is one byte string.
 void AlertState::encode(Encoder& out) const {
   out.varint(seq);
@@ -24,9 +56,7 @@ void AlertState::encode(Encoder& out) const {
   for (const auto& [window, w] : customers) {
     out.i64(window);
     sorted.clear();
-    w.sums.for_each([&](std::uint64_t customer, const CustomerSums& c) {
-      sorted.emplace_back(customer, c.spilled() ? w.spilled.at(customer) : c.get());
-    });
+    w.for_each([&](std::uint64_t customer, const CustomerSums::Wide& c) { sorted.emplace_back(customer, c); });
     std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     out.varint(sorted.size());
     for (const auto& [customer, s] : sorted) {
@@ -82,12 +112,7 @@ void AlertState::decode(Decoder& in) {
       s.orders = static_cast<std::int32_t>(std::min<std::int64_t>(orders, CustomerSums::Wide::kMaxOrders));
       s.revenue = in.svarint();
       s.fired = in.u8();
-      if (CustomerSums::fits(s)) {
-        w.sums[customer] = CustomerSums::packed(s);
-      } else {
-        w.sums[customer].mark_spilled();
-        w.spilled[customer] = s;
-      }
+      w.put(customer, s);
     }
   }
   const std::size_t no = in.count(10);
