@@ -339,8 +339,38 @@ def test_scenario_usage_errors_and_live_pacing(ctx):
     chk.done()
 
 
+
+def test_sums_beyond_eleven_billion_stay_exact(ctx):
+    """A customer's sums are packed into 40 bits of cents (about $11 billion) and 20 bits of orders;
+    past that they move to a side map. The alerts must carry them to the cent, at any batch size."""
+    chk = Check()
+    d = ctx.dir("titan")
+    lines = [json.dumps({"order_id": f"t{k}", "line": 1, "customer_id": "titan", "product_id": "p", "quantity": 2,
+                         "unit_price": "4000000000.00", "event_time": iso(T0 + k * 60_000)}) for k in range(3)]
+    lines.append(json.dumps({"order_id": "z", "line": 1, "customer_id": "z", "product_id": "p",
+                             "unit_price": "1.00", "event_time": iso(T0 + 15 * MIN)}))
+    (d / "orders.ndjson").write_text("\n".join(lines) + "\n")
+    (d / "config.json").write_text(json.dumps({"alerts": {
+        "customer_window": "10m", "customer_burst": {"orders": 2}, "high_value_customer": {"revenue": "10000000000.00"},
+        "high_value_order": {"enabled": False}, "order_pattern": {"enabled": False}}}))
+    texts = {}
+    for size in (1, 65536):
+        out = oplib.run_batch(ctx, [d / "orders.ndjson"], out_dir=ctx.dir(f"out-{size}"), config=d / "config.json",
+                              batch_size=size)
+        texts[size] = (out.out_dir / "alerts.jsonl").read_text()
+    chk.eq(texts[1], texts[65536], "alerts.jsonl at batch sizes 1 and 65536")
+    value = [l for l in texts[1].splitlines() if '"high_value_customer"' in l and '"firing"' in l]
+    burst = [l for l in texts[1].splitlines() if '"customer_burst"' in l and '"firing"' in l]
+    # $8,000,000,000.00 after the first order (fits), $16,000,000,000.00 after the second (spilled).
+    chk.expect(len(value) == 1 and '"values":{"revenue":16000000000.00,"threshold":10000000000.00}' in value[0],
+               f"high-value firing with the exact sum: {value}")
+    chk.expect(len(burst) == 1 and '"values":{"orders":3,"limit":2}' in burst[0] and iso(T0 + 2 * MIN) in burst[0],
+               f"burst firing at the third order, counted from the spilled sums: {burst}")
+    chk.done()
+
 if __name__ == "__main__":
     servelib.run_cases(__doc__.splitlines()[0], [test_batch_and_stream_agree, test_kill_and_restart_repeats_nothing,
                                                  test_feed_and_metrics, test_simulator_scenarios, test_health_rules_on_a_live_server,
                                                  test_shipped_config_is_the_defaults,
-                                                 test_scenario_usage_errors_and_live_pacing])
+                                                 test_scenario_usage_errors_and_live_pacing,
+                                                 test_sums_beyond_eleven_billion_stay_exact])
