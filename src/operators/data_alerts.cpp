@@ -108,7 +108,7 @@ void DataAlerts::on_customer(const Event& e) {
     cached_customers_ = &it->second;
     cached_window_ = window;
   }
-  CustomerSums::Wide c = cached_customers_->add(e.customer_hash, e.revenue(), e.line == 1, cow_);
+  CustomerSums::Wide c = cached_customers_->add(e.customer_hash, cow_, e.revenue(), e.line == 1);
   const std::uint8_t fired_before = c.fired;
   // Texts are built only for an alert that fires: this runs for every record.
   const TimestampMs until = window + config_.customer_window;
@@ -139,7 +139,8 @@ void DataAlerts::on_customer(const Event& e) {
     a.message = "order " + std::string(e.order_id) + " line " + std::to_string(e.line) + " worth " + format_cents(e.revenue());
   });
   // Rare (an alert fired): a second lookup, of a slot just read.
-  if (c.fired != fired_before) cached_customers_->set_fired(e.customer_hash, c.fired, cow_);
+  if (c.fired != fired_before)
+    cached_customers_->update(e.customer_hash, [&](CustomerSums::Wide& w) { w.fired = c.fired; }, cow_);
 }
 
 void DataAlerts::on_watermark(TimestampMs watermark, Collector& out) {

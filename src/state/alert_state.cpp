@@ -4,38 +4,6 @@
 
 namespace orderpulse {
 
-CustomerSums::Wide CustomerWindow::add(std::uint64_t customer, Cents revenue, bool order, CowStats& cow) {
-  CustomerSums& slot = sums_.at(customer, cow);
-  if (!slot.spilled() && slot.try_add(revenue, order)) return slot.get();
-  CustomerSums::Wide& wide = spilled_[customer];
-  if (!slot.spilled()) {
-    wide = slot.get();
-    slot.mark_spilled();
-  }
-  wide.add(revenue, order);
-  return wide;
-}
-
-void CustomerWindow::set_fired(std::uint64_t customer, std::uint8_t fired, CowStats& cow) {
-  CustomerSums& slot = sums_.at(customer, cow);
-  if (slot.spilled()) {
-    spilled_.at(customer).fired = fired;
-  } else {
-    slot.set_fired(fired);
-  }
-}
-
-void CustomerWindow::put(std::uint64_t customer, const CustomerSums::Wide& sums) {
-  CustomerSums& slot = sums_[customer];
-  if (CustomerSums::fits(sums)) {
-    slot = CustomerSums::packed(sums);
-    spilled_.erase(customer);
-  } else {
-    slot.mark_spilled();
-    spilled_[customer] = sums;
-  }
-}
-
 // Maps are written in key order (customer sums sorted by hash), so one state is one byte string.
 void AlertState::encode(Encoder& out) const {
   out.varint(seq);

@@ -37,9 +37,7 @@ void Totals::decode(Decoder& in) {
 
 void Aggregate::add(const Event& e, std::uint64_t customer_hash, CowStats& cow) {
   totals.add(e, customer_hash);
-  ProductAgg& p = products.at(e.product_ref, cow);
-  p.revenue += e.revenue();
-  p.items += e.quantity;
+  products.add(e.product_ref, cow, e.revenue(), e.quantity);
   categories[e.category_ref] += e.revenue();
 }
 
@@ -71,9 +69,10 @@ void Aggregate::decode(Decoder& in, std::size_t max_products, std::size_t max_ca
   for (std::size_t i = 0; i < np; ++i) {
     const std::uint64_t id = in.varint();
     if (id >= max_products) throw CodecError("pane: unknown product id");
-    ProductAgg& p = products[static_cast<std::uint32_t>(id)];
+    ProductAgg p;
     p.revenue = in.svarint();
     p.items = static_cast<std::int64_t>(in.varint());
+    products.put(static_cast<std::uint32_t>(id), p);
   }
   const std::size_t nc = in.count(2);
   for (std::size_t i = 0; i < nc; ++i) {

@@ -211,7 +211,10 @@ TEST(CustomerSums, PackedFieldsRefuseWhatWouldNotFitAndChangeNothing) {
   EXPECT_FALSE(s.try_add(-1, false));
   EXPECT_EQ(s.get().revenue, static_cast<Cents>(CustomerSums::kRevenueMask));
   EXPECT_EQ(s.get().orders, 1);
-  s.set_fired(5);
+  CustomerSums::Wide fired = s.get();
+  fired.fired = 5;
+  ASSERT_TRUE(CustomerSums::fits(fired));
+  s = CustomerSums::packed(fired);
   EXPECT_EQ(s.get().fired, 5);
   EXPECT_EQ(s.get().revenue, static_cast<Cents>(CustomerSums::kRevenueMask));
   EXPECT_FALSE(s.spilled());

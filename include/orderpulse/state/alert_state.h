@@ -11,8 +11,6 @@
 #include <cstdint>
 #include <deque>
 #include <map>
-
-#include "orderpulse/state/cow_shards.h"
 #include <string>
 #include <vector>
 
@@ -20,6 +18,7 @@
 #include "orderpulse/config/alert_config.h"
 #include "orderpulse/operators/alert.h"
 #include "orderpulse/state/codec.h"
+#include "orderpulse/state/spill_shards.h"
 
 namespace orderpulse {
 
@@ -33,7 +32,7 @@ struct MinuteSums {
 // largest state read for every record, and the fewer lines they take, the fewer of the reads miss:
 // the 24-byte slots this replaced cost 1-4% more of batch mode's one-core time. Sums that outgrow
 // the fields (revenue beyond 2^40 cents, about $11 billion; more than 2^20 - 1 orders) move whole
-// to their window's side map (CustomerWindow), where they are exact; the slot then only says so.
+// to their window's side map (SpillShards), where they are exact; the slot then only says so.
 class CustomerSums {
  public:
   // The sums as the rules read them. Orders saturate at kMaxOrders: the burst rule only asks
@@ -71,10 +70,6 @@ class CustomerSums {
     bits_ += static_cast<std::uint64_t>(r) + (std::uint64_t{order} << kRevenueBits);
     return true;
   }
-  // Not spilled: records which rules have fired (fired < 2^kFiredBits).
-  void set_fired(std::uint8_t fired) {
-    bits_ = (bits_ & ~(kFiredMask << (kRevenueBits + kOrderBits))) | (std::uint64_t{fired} << (kRevenueBits + kOrderBits));
-  }
   void mark_spilled() { bits_ = std::uint64_t{1} << 63; }
 
   static bool fits(const Wide& w) {
@@ -94,35 +89,9 @@ class CustomerSums {
 };
 static_assert(sizeof(CustomerSums) == 8);
 
-// The customers of one customer window: packed sums, and the few that outgrew their slot. Whether
-// a customer's sums are spilled is this class's business alone; callers see Wide sums.
-class CustomerWindow {
- public:
-  // Adds a record to the customer's sums (spilling them if they no longer fit) and returns them.
-  CustomerSums::Wide add(std::uint64_t customer, Cents revenue, bool order, CowStats& cow);
-  // Records which rules have fired for a customer add() has seen.
-  void set_fired(std::uint64_t customer, std::uint8_t fired, CowStats& cow);
-  // Sets a customer's sums (restore).
-  void put(std::uint64_t customer, const CustomerSums::Wide& sums);
-  // Every customer's sums, in slot order.
-  template <typename Fn>
-  void for_each(Fn&& fn) const {
-    sums_.for_each([&](std::uint64_t customer, const CustomerSums& s) {
-      fn(customer, s.spilled() ? spilled_.at(customer) : s.get());
-    });
-  }
-
-  void prefetch(std::uint64_t customer) const { sums_.prefetch(customer); }
-  // Sizes the tables for `customers` customers (a new window, like the one before it).
-  void reserve(std::size_t customers) { sums_.reserve(customers); }
-  std::size_t size() const { return sums_.size(); }
-
- private:
-  // Sharded copy-on-write: a checkpoint's copy of a million customers is cheap.
-  CowShards<std::uint64_t, CustomerSums, 64> sums_;
-  // The few sums that outgrew their slot (nearly always none): copied whole by a checkpoint.
-  std::map<std::uint64_t, CustomerSums::Wide> spilled_;
-};
+// The customers of one customer window, by customer hash (64 shards: a checkpoint's copy of a
+// million customers is then paid in small pieces).
+using CustomerWindow = SpillShards<std::uint64_t, CustomerSums, 64>;
 
 // An episode now firing: what its resolved record repeats.
 struct Episode {
