@@ -92,6 +92,46 @@ TEST(Checkpoint, RestoredEngineContinuesExactlyAsTheOriginal) {
   }
 }
 
+// A pane packs a product's items into 32 bits; past 2^32 - 1 the product's sums move to the pane's
+// side map. The windows must carry them exactly, whether the checkpoint is cut before or after.
+TEST(Checkpoint, AProductBeyondFourBillionItemsStaysExactAcrossARestore) {
+  const Config config = Config::parse_json(R"({"windows":[{"size":"1m"}]})", "t");
+  constexpr std::size_t kLines = 429'500;  // 10,000 items each: 4,295,000,000 > 2^32 - 1
+  std::vector<std::string> lines;
+  lines.reserve(kLines + 1);
+  for (std::size_t i = 0; i < kLines; ++i) {
+    char time[32];
+    std::snprintf(time, sizeof time, "2024-05-01T08:00:%02zuZ", i * 60 / kLines);
+    lines.push_back(order_line("o" + std::to_string(i), 1, "c" + std::to_string(i % 100), "p", "1", time, 10'000));
+  }
+  lines.push_back(order_line("q", 1, "c", "q", "2", "2024-05-01T08:00:59Z"));
+  const std::string want = R"("lines":429501,"items":4295000001,"orders":429501,"revenue":4295000002.00,)";
+  const std::string want_top = R"("top_products":[{"product_id":"p","revenue":4295000000.00,"items":4295000000},{"product_id":"q","revenue":2.00,"items":1}])";
+  Engine whole(config, nullptr);
+  Collected expected;
+  whole.add_sink(expected);
+  feed(whole, lines, 0, lines.size(), 65536);
+  whole.finish();
+  ASSERT_EQ(expected.windows.size(), 1u);
+  EXPECT_NE(expected.windows[0].find(want), std::string::npos) << expected.windows[0];
+  EXPECT_NE(expected.windows[0].find(want_top), std::string::npos) << expected.windows[0];
+  // The spill happens at line 429,497: cut well before it, and just after.
+  for (std::size_t cut : {std::size_t{1000}, std::size_t{429'498}}) {
+    Engine original(config, nullptr);
+    feed(original, lines, 0, cut, 65536);
+    const std::string bytes = encode(original);
+    Engine restored(config, nullptr);
+    Decoder in(bytes);
+    restored.decode(in);
+    EXPECT_TRUE(in.done());
+    Collected after;
+    restored.add_sink(after);
+    feed(restored, lines, cut, lines.size(), 1000);
+    restored.finish();
+    EXPECT_EQ(after.windows, expected.windows) << "cut at " << cut;
+  }
+}
+
 TEST(Checkpoint, SnapshotIsNotChangedByLaterBatches) {
   const Config config = Config::defaults();
   const auto lines = mixed_lines(4000, 11);

@@ -13,6 +13,8 @@
 #include "orderpulse/state/dedup_set.h"
 #include "orderpulse/state/flat_table.h"
 #include "orderpulse/state/interner.h"
+#include "orderpulse/state/pane_store.h"
+#include "orderpulse/state/spill_shards.h"
 
 namespace orderpulse {
 namespace {
@@ -99,6 +101,74 @@ TEST(CowShards, ACopyKeepsItsValuesWhileTheOriginalChanges) {
   EXPECT_EQ(n, 1000u);
   EXPECT_EQ(sum, 999 * 1000 / 2);
   EXPECT_EQ(a.size(), 1001u);
+}
+
+// A pane's product sums pack 32 bits of items: at 2^32 - 1 the slot refuses and changes nothing.
+TEST(PackedProductAgg, RefusesWhatWouldNotFitAndChangesNothing) {
+  PackedProductAgg p;
+  constexpr std::int64_t kEdge = PackedProductAgg::kSpilled - 1;  // the most items a slot holds
+  ASSERT_TRUE(p.try_add(-5, INT32_MAX));
+  ASSERT_TRUE(p.try_add(0, static_cast<std::int32_t>(kEdge - INT32_MAX - 3)));
+  ASSERT_TRUE(p.try_add(INT64_MIN / 2, 3));
+  EXPECT_EQ(p.get().items, kEdge);
+  EXPECT_EQ(p.get().revenue, INT64_MIN / 2 - 5);
+  EXPECT_FALSE(p.try_add(7, 1));
+  EXPECT_FALSE(p.try_add(7, -1));
+  EXPECT_FALSE(p.spilled());
+  EXPECT_EQ(p.get().items, kEdge);
+  EXPECT_EQ(p.get().revenue, INT64_MIN / 2 - 5);
+  EXPECT_TRUE(PackedProductAgg::fits({INT64_MAX, kEdge}));
+  EXPECT_FALSE(PackedProductAgg::fits({0, kEdge + 1}));
+  EXPECT_FALSE(PackedProductAgg::fits({0, -1}));
+  const PackedProductAgg q = PackedProductAgg::packed({INT64_MAX, kEdge});
+  EXPECT_EQ(q.get().revenue, INT64_MAX);
+  EXPECT_EQ(q.get().items, kEdge);
+  PackedProductAgg m;
+  m.mark_spilled();
+  EXPECT_TRUE(m.spilled());
+}
+
+// Whatever is packed and whatever spilled, the table reads as exact wide sums: adds across the
+// edge, puts that spill and un-spill, and a copy (a checkpoint's) that keeps its values while the
+// original moves on.
+TEST(SpillShards, ReadsAsExactWideSumsAcrossTheSpillAndACopy) {
+  SpillShards<std::uint32_t, PackedProductAgg> table;
+  std::map<std::uint32_t, ProductAgg> want;
+  CowStats cow;
+  std::mt19937_64 rng(11);
+  auto add = [&](std::uint32_t k, Cents r, std::int32_t q) {
+    want[k].add(r, q);
+    const ProductAgg got = table.add(k, cow, r, q);
+    EXPECT_EQ(got.items, want[k].items);
+    EXPECT_EQ(got.revenue, want[k].revenue);
+  };
+  auto contents = [](const SpillShards<std::uint32_t, PackedProductAgg>& t) {
+    std::map<std::uint32_t, std::pair<Cents, std::int64_t>> m;
+    t.for_each([&](std::uint32_t k, const ProductAgg& a) { EXPECT_TRUE(m.emplace(k, std::pair{a.revenue, a.items}).second); });
+    return m;
+  };
+  auto as_pairs = [](const std::map<std::uint32_t, ProductAgg>& w) {
+    std::map<std::uint32_t, std::pair<Cents, std::int64_t>> m;
+    for (const auto& [k, a] : w) m.emplace(k, std::pair{a.revenue, a.items});
+    return m;
+  };
+  for (int i = 0; i < 20'000; ++i) add(static_cast<std::uint32_t>(rng() % 500), static_cast<Cents>(rng() % 100'000), 1 + static_cast<std::int32_t>(rng() % 10'000));
+  // Products 0 and 7 cross 2^32 items, one record at a time; 7 is then frozen in a copy.
+  for (int i = 0; i < 2; ++i)
+    while (want[0].items < std::int64_t{1} << 33) add(0, 1, 1 << 30);
+  while (want[7].items < (std::int64_t{1} << 32) + 5) add(7, 3, 1 << 29);
+  EXPECT_EQ(contents(table), as_pairs(want));
+  const auto frozen = table;
+  const auto frozen_want = want;
+  add(7, 1, 1);
+  table.put(9, {5, std::int64_t{1} << 40});  // spills on restore
+  want[9] = {5, std::int64_t{1} << 40};
+  table.put(0, {2, 3});  // back into its slot
+  want[0] = {2, 3};
+  for (int i = 0; i < 5'000; ++i) add(static_cast<std::uint32_t>(rng() % 700), 1, 1);
+  EXPECT_EQ(contents(table), as_pairs(want));
+  EXPECT_EQ(contents(frozen), as_pairs(frozen_want));
+  EXPECT_EQ(table.size(), want.size());
 }
 
 TEST(Interner, ShortAndLongNamesGetStableDenseIds) {
