@@ -261,7 +261,29 @@ def test_randomized_key_reuse(ctx):
     chk.done()
 
 
+def test_product_beyond_four_billion_items(ctx):
+    """A pane packs a product's items into 32 bits and moves sums that outgrow them to a side map.
+    A product selling more than 2^32 - 1 items in one minute must still come out exact, in every
+    window holding it, at batch sizes 1 and 65536."""
+    n = 429_500  # 10,000 items each: 4,295,000,000 in minute 0
+    t0 = parse_time_text(START)
+    lines = [f'{{"order_id":"o{i}","customer_id":"c{i % 97}","product_id":"p","quantity":10000,'
+             f'"unit_price":"0.07","event_time":{t0 + i * 60_000 // n}}}' for i in range(n)]
+    lines += [f'{{"order_id":"x{i}","customer_id":"x","product_id":"p","quantity":{1 + i},"unit_price":"0.07",'
+              f'"event_time":{t0 + 60_000 + i * 1000}}}' for i in range(5)]
+    path = ctx.dir("giant") / "giant.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    model = Model(None)
+    m = model.run(model.read(path))
+    chk = Check()
+    items = max(w["items"] for w in m.windows)
+    chk.expect(items > 2**32, f"model self-check: a window past 2^32 items (largest {items})")
+    for size in (1, 65536):
+        result = oplib.run_batch(ctx, [path], out_dir=ctx.dir(f"out-{size}"), batch_size=size)
+        oplib.compare_all(chk, result, m, label=f"batch size {size}: ")
+    chk.done()
+
 if __name__ == "__main__":
     oplib.run_cases(__doc__, [test_rules_at_boundaries, test_ranking_ties, test_distinct_customers,
-                              test_randomized_key_reuse, test_same_file_twice,
+                              test_randomized_key_reuse, test_same_file_twice, test_product_beyond_four_billion_items,
                               test_ndjson_default_config, test_csv_default_config, test_custom_config])
