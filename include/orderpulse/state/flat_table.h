@@ -38,7 +38,7 @@ class FlatTable {
       }
       return *zero_;
     }
-    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
+    if (over_load(size_ + 1, slots_.size())) grow();
     const std::size_t mask = slots_.size() - 1;
     for (std::size_t i = index(key);; i = (i + 1) & mask) {
       Slot& s = slots_[i];
@@ -76,7 +76,7 @@ class FlatTable {
   // rehashes of growing there.
   void reserve(std::size_t n) {
     std::size_t capacity = slots_.empty() ? 16 : slots_.size();
-    while (n * 4 > capacity * 3) capacity *= 2;
+    while (over_load(n, capacity)) capacity *= 2;
     if (capacity != slots_.size()) rehash(capacity);
   }
 
@@ -85,6 +85,12 @@ class FlatTable {
   std::size_t index(Key key) const {
     return static_cast<std::size_t>((static_cast<std::uint64_t>(key) * 0x9E3779B97F4A7C15ULL) >> shift_);
   }
+
+  // Up to 7/8 full. The tables read for every record are large and read at random, and a smaller
+  // table misses the cache less often than a fuller one probes further: against 3/4, 7/8 took
+  // 0.97-0.98 of batch mode's one-core CPU (interleaved pairs); 1/2 took 1.024. (Line-aligned
+  // homes, which keep a short probe in one line, took 1.01.)
+  static bool over_load(std::size_t keys, std::size_t capacity) { return keys * 8 > capacity * 7; }
 
   void grow() { rehash(slots_.empty() ? 16 : slots_.size() * 2); }
 
