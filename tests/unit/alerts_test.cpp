@@ -12,8 +12,10 @@
 namespace orderpulse {
 namespace {
 
+using test::checkpoint_bytes;
 using test::Collected;
 using test::order_line;
+using test::restore;
 using test::run_lines;
 using test::test_origin;
 
@@ -181,12 +183,9 @@ std::vector<std::string> alerts_across_restore(const std::vector<std::string>& l
     batch.seal();
     original.process(batch);
   }
-  Encoder enc;
-  Engine::encode(original.snapshot(), enc);
+  const std::string bytes = checkpoint_bytes(original);
   Engine restored(c, nullptr);
-  Decoder dec(enc.buffer());
-  restored.decode(dec);
-  EXPECT_TRUE(dec.done());
+  restore(restored, bytes);
   Collected after;
   restored.add_sink(after);
   batch.clear();

@@ -16,8 +16,10 @@
 namespace orderpulse {
 namespace {
 
+using test::checkpoint_bytes;
 using test::Collected;
 using test::order_line;
+using test::restore;
 using test::test_origin;
 
 // Records with duplicates, disorder, late ones, several products, categories and customers (more
@@ -49,12 +51,6 @@ void feed(Engine& engine, const std::vector<std::string>& lines, std::size_t fro
   }
 }
 
-std::string encode(Engine& engine) {
-  Encoder out;
-  Engine::encode(engine.snapshot(), out);
-  return out.buffer();
-}
-
 TEST(Checkpoint, RestoredEngineContinuesExactlyAsTheOriginal) {
   const Config config = Config::defaults();
   const auto lines = mixed_lines(6000, 7);
@@ -63,15 +59,13 @@ TEST(Checkpoint, RestoredEngineContinuesExactlyAsTheOriginal) {
     Collected before, after_original;
     original.add_sink(before);
     feed(original, lines, 0, cut, 333);
-    const std::string bytes = encode(original);
+    const std::string bytes = checkpoint_bytes(original);
     original.add_sink(after_original);
     feed(original, lines, cut, lines.size(), 333);
     original.finish();
 
     Engine restored(config, nullptr);
-    Decoder in(bytes);
-    restored.decode(in);
-    EXPECT_TRUE(in.done());
+    restore(restored, bytes);
     Collected after_restored;
     restored.add_sink(after_restored);
     feed(restored, lines, cut, lines.size(), 1000);  // other batch boundaries: same results
@@ -119,11 +113,9 @@ TEST(Checkpoint, AProductBeyondFourBillionItemsStaysExactAcrossARestore) {
   for (std::size_t cut : {std::size_t{1000}, std::size_t{429'498}}) {
     Engine original(config, nullptr);
     feed(original, lines, 0, cut, 65536);
-    const std::string bytes = encode(original);
+    const std::string bytes = checkpoint_bytes(original);
     Engine restored(config, nullptr);
-    Decoder in(bytes);
-    restored.decode(in);
-    EXPECT_TRUE(in.done());
+    restore(restored, bytes);
     Collected after;
     restored.add_sink(after);
     feed(restored, lines, cut, lines.size(), 1000);
@@ -156,10 +148,9 @@ TEST(Checkpoint, CatalogStockSurvivesRestore) {
   Engine engine(config, catalog);
   feed(engine, {order_line("a", 1, "c", "p1", "1.00", "2024-05-01T08:00:00Z", 7),
                 order_line("b", 1, "c", "p2", "1.00", "2024-05-01T08:00:01Z", 3)}, 0, 2, 10);
-  const std::string bytes = encode(engine);
+  const std::string bytes = checkpoint_bytes(engine);
   Engine restored(config, catalog);
-  Decoder in(bytes);
-  restored.decode(in);
+  restore(restored, bytes);
   EXPECT_EQ(restored.enrichment().stock("p1"), 93);
   EXPECT_EQ(restored.enrichment().stock("p2"), 47);
   std::filesystem::remove_all(dir);
@@ -169,7 +160,7 @@ TEST(Checkpoint, TruncatedStateIsACodecErrorNeverACrash) {
   const Config config = Config::defaults();
   Engine engine(config, nullptr);
   feed(engine, mixed_lines(1500, 3), 0, 1501, 400);
-  const std::string bytes = encode(engine);
+  const std::string bytes = checkpoint_bytes(engine);
   for (std::size_t len : {std::size_t{0}, std::size_t{1}, bytes.size() / 3, bytes.size() / 2, bytes.size() - 1}) {
     Engine restored(config, nullptr);
     Decoder in(std::string_view(bytes).substr(0, len));

@@ -2,6 +2,8 @@
 // Helpers shared by the unit tests: build batches from record texts and run them through an
 // Engine, collecting what the sinks would see.
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
 
@@ -47,6 +49,20 @@ inline Collected run_lines(const std::vector<std::string>& lines, const Config& 
   engine.finish();
   if (stats) *stats = engine.stats();
   return out;
+}
+
+// The engine's checkpoint state, encoded.
+inline std::string checkpoint_bytes(Engine& engine) {
+  Encoder out;
+  Engine::encode(engine.snapshot(), out);
+  return out.buffer();
+}
+
+// Restores a fresh engine from checkpoint_bytes(), which must be read to their end.
+inline void restore(Engine& engine, std::string_view bytes) {
+  Decoder in(bytes);
+  engine.decode(in);
+  EXPECT_TRUE(in.done());
 }
 
 inline std::string order_line(const std::string& order, int line, const std::string& customer, const std::string& product,

@@ -21,8 +21,8 @@
 #include "orderpulse/common/time.h"
 #include "orderpulse/event/event.h"
 #include "orderpulse/state/codec.h"
-#include "orderpulse/state/spill_shards.h"
 #include "orderpulse/state/hyperloglog.h"
+#include "orderpulse/state/spill_shards.h"
 
 namespace orderpulse {
 
@@ -93,8 +93,8 @@ struct Totals {
   void decode(Decoder& in);
 };
 
-// Per-product sums of a pane, by ProductDirectory id (see CowShards: a checkpoint's copy of the
-// newest pane is then paid a shard at a time).
+// Per-product sums of a pane, by ProductDirectory id. Sharded copy-on-write (SpillShards over
+// CowShards): a checkpoint's copy of the newest pane is then paid a shard at a time.
 using ProductShards = SpillShards<std::uint32_t, PackedProductAgg>;
 
 // A pane: its totals plus revenue per product and per category (by ProductDirectory ids).
