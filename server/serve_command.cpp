@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
+#include "orderpulse/common/cli.h"
 #include "orderpulse/checkpoint/checkpointer.h"
 #include "orderpulse/checkpoint/recovery.h"
 #include "orderpulse/engine/batch_builder.h"
@@ -367,6 +368,20 @@ int run_serve(const ServeOptions& opt) {
   network.join();
   if (failure) {
     if (checkpointer) checkpointer->wait_idle();
+    if (kafka && !kafka->close()) {
+      // The consumer was abandoned (see below): librdkafka's threads may still call into objects
+      // the unwinding would destroy. Report the failure as main would and end here.
+      std::string what = "unknown failure";
+      try {
+        std::rethrow_exception(failure);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      cli_fail("orderpulse", kExitRuntime, what);
+      std::fflush(nullptr);
+      std::_Exit(kExitRuntime);
+    }
     std::rethrow_exception(failure);
   }
   // End of input for good: every open window becomes final, as in batch mode.

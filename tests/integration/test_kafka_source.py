@@ -13,12 +13,15 @@
   * an idle partition stops holding the watermark back after idle_timeout;
   * a partition revoked in a rebalance (a second server joins the group) stops holding it at once;
   * malformed messages are counted with their offsets and consumption continues.
+  * a stop, and a run-time failure, while the group coordinator stalls: both end promptly.
 """
 
 import json
 import random
 import re
 import signal
+import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -322,9 +325,47 @@ def test_stop_is_bounded_when_the_coordinator_stalls(ctx):
     chk.done()
 
 
+def test_failure_with_a_stalled_coordinator(ctx):
+    """A run-time failure while the group coordinator stalls: the server may not write its result
+    files past a size limit (RLIMIT_FSIZE, SIGXFSZ ignored, so a write fails with EFBIG), and junk
+    sent to the ingest port fills dropped.jsonl. Leaving the group cannot finish, so the consumer
+    is abandoned with librdkafka's threads running; the server must still name the failure in one
+    line and exit 1 within its close timeout, not hang or die of a signal on the way out."""
+    chk = Check()
+    lines = [order_record(i, 1_700_000_000_000 + i * 1000) for i in range(50)]
+    with kafkalib.MockBroker(ctx, topics={TOPIC: 2}) as kafka:
+        kafkalib.produce_lines(kafka.bootstrap, TOPIC, lines)
+        srv = kafka_server(ctx, ctx.dir("srv"), kafka.bootstrap)
+        limit_kib = 256
+        srv.cmd = ["bash", "-c", f'trap "" XFSZ; ulimit -f {limit_kib}; exec "$@"', "bash", *map(str, srv.cmd)]
+        with srv:
+            srv.wait_read(len(lines), 30)
+            kafka.rtt(20_000)  # the coordinator (every broker) answers 20 s late from now on
+            junk = b"".join(b'{"order_id":"x%d","pad":"%s"\n' % (i, b"y" * 900) for i in range(2 * limit_kib))
+            t0 = time.monotonic()
+            try:
+                with socket.create_connection(srv.ingest, timeout=10) as s:
+                    s.sendall(junk)
+            except OSError:
+                pass  # the server may fail (and close the port) before it has read everything
+            try:
+                code = srv.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                code = None
+            took = time.monotonic() - t0
+            err = srv.stderr_text()
+            chk.eq(code, 1, f"exit code of the failed server (stderr {err[-600:]!r})")
+            chk.expect(took < 8.0, f"the failed server took {took:.1f}s to exit")
+            chk.expect("leaving the group did not finish" in err, f"the abandoned close is not in the log: {err[-600:]!r}")
+            last = err.rstrip("\n").split("\n")[-1]
+            chk.expect(re.fullmatch(r"orderpulse: write to .*dropped\.jsonl failed: File too large", last) is not None,
+                       f"last stderr line names the failure: {last!r}")
+    chk.done()
+
+
 if __name__ == "__main__":
     oplib.run_cases(__doc__, [test_four_partitions_equal_batch, test_malformed_messages, test_idle_partition_does_not_stall_windows,
                               test_revoked_partition_stops_holding_the_watermark, test_broker_outage,
-                              test_stop_is_bounded_when_the_coordinator_stalls,
+                              test_stop_is_bounded_when_the_coordinator_stalls, test_failure_with_a_stalled_coordinator,
                               test_sigkill_restart_exactly_once],
                     cleanup=servelib.kill_all)
