@@ -161,7 +161,7 @@ Canonical parse_canonical(std::string_view s, TimestampMs& out) {
   bool all_digits = true;
   for (char c : s) all_digits = all_digits && is_digit(c);
   if (all_digits) {
-    if (s.size() > 15) return std::nullopt;  // beyond year 9999 in milliseconds
+    if (s.size() > 15) return std::nullopt;  // up to year 33658: far enough, and no overflow anywhere
     TimestampMs v = 0;
     std::from_chars(s.data(), s.data() + s.size(), v);
     return v;
@@ -257,22 +257,29 @@ void append_iso8601(std::string& out, TimestampMs t) {
     p[0] = static_cast<char>('0' + v / 10);
     p[1] = static_cast<char>('0' + v % 10);
   };
-  int yy = static_cast<int>(y);
-  buf[0] = static_cast<char>('0' + yy / 1000 % 10);
-  buf[1] = static_cast<char>('0' + yy / 100 % 10);
-  buf[2] = static_cast<char>('0' + yy / 10 % 10);
-  buf[3] = static_cast<char>('0' + yy % 10);
-  buf[4] = '-';
-  two(buf + 5, static_cast<int>(m));
-  buf[7] = '-';
-  two(buf + 8, static_cast<int>(d));
-  buf[10] = 'T';
-  two(buf + 11, h);
-  buf[13] = ':';
-  two(buf + 14, mi);
-  buf[16] = ':';
-  two(buf + 17, sec);
-  std::size_t n = 19;
+  const int yy = static_cast<int>(y);
+  std::size_t n = 4;
+  if (yy <= 9999) {
+    buf[0] = static_cast<char>('0' + yy / 1000 % 10);
+    buf[1] = static_cast<char>('0' + yy / 100 % 10);
+    buf[2] = static_cast<char>('0' + yy / 10 % 10);
+    buf[3] = static_cast<char>('0' + yy % 10);
+  } else {
+    // Epoch milliseconds reach past year 9999 (and a window may end there): all the year's digits.
+    n = static_cast<std::size_t>(std::to_chars(buf, buf + 12, yy).ptr - buf);
+  }
+  char* p = buf + n;
+  p[0] = '-';
+  two(p + 1, static_cast<int>(m));
+  p[3] = '-';
+  two(p + 4, static_cast<int>(d));
+  p[6] = 'T';
+  two(p + 7, h);
+  p[9] = ':';
+  two(p + 10, mi);
+  p[12] = ':';
+  two(p + 13, sec);
+  n += 15;
   if (ms != 0) {
     buf[n++] = '.';
     buf[n++] = static_cast<char>('0' + ms / 100);

@@ -33,13 +33,31 @@ bool is_missing(const RawValue& v) {
          (v.kind == ValueKind::text && trim_ws(v.text).empty());
 }
 
-// An identifier: a JSON string or CSV text of 1..64 bytes.
+// Characters (code points) in UTF-8 text: the bytes that do not continue a sequence.
+[[gnu::noinline]] std::size_t utf8_length(std::string_view s) {
+  std::size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+// An identifier: a JSON string or CSV text of 1..64 characters. Up to 64 bytes it cannot be
+// longer; only a longer one is counted.
 DropReason check_id(const RawValue& v, std::string_view& out, DropReason missing, DropReason bad) {
   if (is_missing(v)) return missing;
   if (v.kind != ValueKind::string && v.kind != ValueKind::text) return bad;
-  if (v.text.empty() || v.text.size() > kMaxIdLength) return bad;
+  if (v.text.empty() || (v.text.size() > kMaxIdLength && utf8_length(v.text) > kMaxIdLength)) return bad;
   out = v.text;
   return DropReason::none;
+}
+
+// A price below zero that rounds to zero cents ("-0.004") is still below zero; "-0.00" is not.
+[[gnu::noinline]] bool negative_nonzero(std::string_view t) {
+  if (t.empty() || t.front() != '-') return false;
+  for (char c : t.substr(1)) {
+    if (c == 'e' || c == 'E') break;
+    if (c >= '1' && c <= '9') return true;
+  }
+  return false;
 }
 
 // The required event time: a JSON number or string, or CSV text, in a form parse_timestamp takes.
@@ -130,8 +148,7 @@ DropReason build_event(const RawFields& f, Event& e) {
   const RawValue& cat = at(Field::category);
   e.category = {};
   if (!is_missing(cat)) {
-    if ((cat.kind != ValueKind::string && cat.kind != ValueKind::text) || cat.text.size() > kMaxIdLength)
-      return DropReason::bad_category;
+    if (cat.kind != ValueKind::string && cat.kind != ValueKind::text) return DropReason::bad_category;
     e.category = cat.text;
   }
   e.quantity = 1;
@@ -141,7 +158,9 @@ DropReason build_event(const RawFields& f, Event& e) {
   if (price.kind != ValueKind::number && price.kind != ValueKind::string && price.kind != ValueKind::text)
     return DropReason::bad_unit_price;
   Cents cents = 0;
-  if (!parse_decimal_cents(trim_ws(price.text), cents) || cents < 0) return DropReason::bad_unit_price;
+  const std::string_view price_text = trim_ws(price.text);
+  if (!parse_decimal_cents(price_text, cents) || cents < 0 || (cents == 0 && negative_nonzero(price_text)))
+    return DropReason::bad_unit_price;
   e.unit_price = cents;
   if ((r = check_time(at(Field::event_time), e.event_time)) != DropReason::none) return r;
   e.hash_keys();
@@ -184,15 +203,107 @@ bool has_backslash(const char* p, std::size_t n) {
   return (zero_bytes(w ^ kBackslashes) & ((std::uint64_t{1} << (8 * n)) - 1)) != 0;
 }
 
+// True when `t` is a number as JSON writes it: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
+// simdjson's On-Demand API hands out a number's raw token unchecked; "007", "1." or "1abc" are
+// not JSON, so such a line is malformed whichever field holds the token.
+[[gnu::noinline]] bool is_json_number_general(std::string_view t) {
+  std::size_t i = 0;
+  const std::size_t n = t.size();
+  auto digit = [&t](std::size_t k) { return static_cast<unsigned char>(t[k] - '0') <= 9; };
+  if (i < n && t[i] == '-') ++i;
+  if (i == n || !digit(i)) return false;
+  if (t[i] == '0') {
+    ++i;
+  } else {
+    while (i < n && digit(i)) ++i;
+  }
+  if (i < n && t[i] == '.') {
+    if (++i == n || !digit(i)) return false;
+    while (i < n && digit(i)) ++i;
+  }
+  if (i < n && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < n && (t[i] == '-' || t[i] == '+')) ++i;
+    if (i == n || !digit(i)) return false;
+    while (i < n && digit(i)) ++i;
+  }
+  return i == n;
+}
+
+// The same test, with the common forms settled inline: digits without a leading zero, perhaps a
+// fraction ("1", "29.49").
+[[gnu::always_inline]] inline bool is_json_number(std::string_view t) {
+  auto digit = [&t](std::size_t k) { return static_cast<unsigned char>(t[k] - '0') <= 9; };
+  if (!t.empty() && static_cast<unsigned char>(t[0] - '1') <= 8) {
+    std::size_t i = 1;
+    while (i < t.size() && digit(i)) ++i;
+    if (i == t.size()) return true;
+    if (t[i] == '.' && i + 1 < t.size()) {
+      ++i;
+      while (i < t.size() && digit(i)) ++i;
+      if (i == t.size()) return true;
+    }
+  }
+  return is_json_number_general(t);
+}
+
+// True when a value the fields do not read (an unknown field's, or an object or array where a
+// field wants a scalar) is valid JSON. On-Demand skips such values by their brackets alone, so
+// `[1,,2]` or `"\x"` would pass unseen: this walk reads every part of the value, which is rare.
+bool is_valid_json(simdjson::ondemand::value value, int depth = 0) {
+  using namespace simdjson;
+  if (depth > 256) return false;
+  ondemand::json_type type;
+  if (value.type().get(type)) return false;
+  switch (type) {
+    case ondemand::json_type::object: {
+      ondemand::object obj;
+      if (value.get_object().get(obj)) return false;
+      for (auto f : obj) {
+        ondemand::field field;
+        std::string_view key;
+        if (std::move(f).get(field) || field.unescaped_key().get(key)) return false;
+        if (!is_valid_json(field.value(), depth + 1)) return false;
+      }
+      return true;
+    }
+    case ondemand::json_type::array: {
+      ondemand::array arr;
+      if (value.get_array().get(arr)) return false;
+      for (auto e : arr) {
+        ondemand::value element;
+        if (std::move(e).get(element) || !is_valid_json(element, depth + 1)) return false;
+      }
+      return true;
+    }
+    case ondemand::json_type::string: {
+      std::string_view text;
+      return !value.get_string().get(text);
+    }
+    case ondemand::json_type::number:
+      return is_json_number_general(trim_ws(value.raw_json_token()));
+    case ondemand::json_type::boolean: {
+      const std::string_view t = trim_ws(value.raw_json_token());
+      return t == "true" || t == "false";
+    }
+    case ondemand::json_type::null:
+      return trim_ws(value.raw_json_token()) == "null";
+  }
+  return false;
+}
+
 // Reads the known fields of a JSON object into `out` (which starts all absent). Strings without
 // escapes point into the batch arena; escaped ones are unescaped into the batch. The caller vouches
 // that no byte before `clean_until` is a backslash (nullptr: vouches for nothing), which spares
-// the per-string check for nearly every string.
+// the per-string check for nearly every string. Anything that is not JSON, in any field, known or
+// not, makes the record malformed.
 DropReason read_fields(simdjson::ondemand::object& obj, EventBatch& batch, RawFields& out, const char* clean_until) {
   using namespace simdjson;
   for (auto field_result : obj) {
     ondemand::field field;
     if (std::move(field_result).get(field)) return DropReason::malformed_json;
+    // Keys are compared as raw bytes first: an unescaped key equals a name exactly when its raw
+    // bytes do.
     ondemand::raw_json_string key = field.key();
     std::optional<Field> which;
     switch (key.raw()[0]) {
@@ -209,7 +320,19 @@ DropReason read_fields(simdjson::ondemand::object& obj, EventBatch& batch, RawFi
       case 't': if (key == "type") which = Field::type; break;
       default: break;
     }
-    if (!which) continue;  // unknown fields are ignored (and skipped by the iterator)
+    if (!which) [[unlikely]] {
+      // A key that names no field by its raw bytes may still spell one with escapes
+      // ("pro\u0064uct_id"); if it names none, its value must still be JSON. Nothing here takes
+      // `field` by reference or by value: either would put it on the stack, written in pieces and
+      // read back whole on every field, a store-forwarding stall that cost a fifth of the run.
+      std::string_view unescaped;
+      if (field.unescaped_key().get(unescaped)) return DropReason::malformed_json;
+      which = field_from_name(unescaped);
+      if (!which) {
+        if (!is_valid_json(field.value())) return DropReason::malformed_json;
+        continue;
+      }
+    }
     ondemand::value value = field.value();
     // The value's raw token, typed by its first byte as value.type() would (one peek instead of
     // two): a quote is a string, a digit or minus a number, 'n' null, '{' '[' 't' 'f' anything
@@ -229,13 +352,24 @@ DropReason read_fields(simdjson::ondemand::object& obj, EventBatch& batch, RawFi
         }
         break;
       }
-      case '-': case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7': case '8': case '9':
-        rv = {ValueKind::number, trim_ws(raw)};
+      case '-': case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7': case '8': case '9': {
+        const std::string_view token = trim_ws(raw);
+        if (!is_json_number(token)) return DropReason::malformed_json;
+        rv = {ValueKind::number, token};
         break;
+      }
       case 'n':
+        if (trim_ws(raw) != "null") return DropReason::malformed_json;
         rv = {ValueKind::null, {}};
         break;
-      case '{': case '[': case 't': case 'f':
+      case 't': case 'f': {
+        const std::string_view token = trim_ws(raw);
+        if (token != "true" && token != "false") return DropReason::malformed_json;
+        rv = {ValueKind::other, {}};
+        break;
+      }
+      case '{': case '[':
+        if (!is_valid_json(value)) return DropReason::malformed_json;
         rv = {ValueKind::other, {}};
         break;
       default:
@@ -273,9 +407,29 @@ DropReason RecordParser::parse_json(std::string_view text, std::size_t capacity,
   return DropReason::none;
 }
 
+namespace {
+
+// CSV text must be UTF-8, as JSON text is (simdjson checks that): an invalid byte would reach the
+// output as U+FFFD, and two different ids could print the same. Nearly every record is ASCII,
+// which a word-wise test of the high bits settles.
+bool is_utf8(std::string_view s) {
+  std::uint64_t high = 0;
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    high |= w;
+  }
+  for (; i < s.size(); ++i) high |= static_cast<unsigned char>(s[i]);
+  return (high & 0x8080808080808080ULL) == 0 || simdjson::validate_utf8(s.data(), s.size());
+}
+
+}  // namespace
+
 DropReason RecordParser::parse_csv(std::string_view text, const CsvSchema& schema, EventBatch& batch,
                                    RawFields& out) {
   out.fill(RawValue{});
+  if (!is_utf8(text)) return DropReason::malformed_csv;
   if (!split_csv_record(text, cells_, scratch_) || cells_.size() != schema.columns) return DropReason::malformed_csv;
   const bool quoted = text.find('"') != std::string_view::npos;
   for (std::size_t f = 0; f < kFieldCount; ++f) {

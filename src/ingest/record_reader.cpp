@@ -83,11 +83,12 @@ bool RecordReader::next(FramedRecord& out) {
       out.line = line_;
       out.offset = offset_;
       out.end_offset = offset_ + len + 1;
-      out.too_long = len > max_record_;
       out.unterminated = false;
       if (framing_ == Framing::csv) line_ += static_cast<std::uint64_t>(std::count(start, start + len, '\n'));
       ++line_;
+      // The CR of a CRLF end is not part of the record, so it does not count against the limit.
       if (len > 0 && start[len - 1] == '\r') --len;
+      out.too_long = len > max_record_;
       if (out.too_long) {
         prefix_.assign(start, std::min(len, kLedgerPrefix));
         out.text = prefix_;
@@ -103,7 +104,8 @@ bool RecordReader::next(FramedRecord& out) {
       return true;
     }
     scan_ = end_;
-    if (end_ - begin_ > max_record_) return skip_too_long(out);
+    // Over the limit by more than a CR that may end it: too long whatever follows.
+    if (end_ - begin_ > max_record_ + 1) return skip_too_long(out);
     if (!fill()) {
       if (!eof_) return false;  // follow mode: the rest of the record is not written yet
       if (at_stream_start_ && end_ > begin_ && end_ - begin_ < 3 &&
@@ -117,11 +119,17 @@ bool RecordReader::next(FramedRecord& out) {
       out.line = line_;
       out.offset = offset_;
       out.end_offset = offset_ + len;
-      out.too_long = false;
       out.unterminated = true;
       if (framing_ == Framing::csv) line_ += static_cast<std::uint64_t>(std::count(start, start + len, '\n'));
       if (len > 0 && start[len - 1] == '\r') --len;
-      out.text = std::string_view(start, len);
+      // The buffer holds up to one byte over the limit (room for a CR): without one, too long.
+      out.too_long = len > max_record_;
+      if (out.too_long) {
+        prefix_.assign(start, std::min(len, kLedgerPrefix));
+        out.text = prefix_;
+      } else {
+        out.text = std::string_view(start, len);
+      }
       offset_ = out.end_offset;
       begin_ = end_;
       scan_ = end_;

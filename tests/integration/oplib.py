@@ -485,7 +485,8 @@ def parse_duration(text):
 
 
 _ISO_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?$")
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?$",
+    re.ASCII)
 
 
 def _days_in_month(y, m):
@@ -495,8 +496,10 @@ def _days_in_month(y, m):
 def parse_time_text(s):
     """Event-time text -> epoch ms, or None. Accepts epoch milliseconds (digits only), ISO-8601
     with 'T' and an optional zone ('Z' or an offset), and 'YYYY-MM-DD HH:MM[:SS[.fff]]' (UTC).
-    Fractions beyond milliseconds are truncated."""
-    if re.fullmatch(r"\d{1,15}", s):
+    Fractions beyond milliseconds are truncated; a comma may stand for the decimal point, as ISO-8601
+    allows. Blanks (space, tab) around the text are ignored. Digits are ASCII digits."""
+    s = s.strip(" \t")
+    if re.fullmatch(r"[0-9]{1,15}", s):
         return int(s)
     m = _ISO_RE.match(s)
     if not m:
@@ -528,7 +531,10 @@ def format_time(ms):
     return s + "Z"
 
 
-_DECIMAL_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_DECIMAL_RE = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+MAX_CENTS = 10 ** 12  # the largest price orderpulse takes (README): 10,000,000,000.00
+MAX_LINE = 2 ** 31 - 1  # the largest `line` (README)
+BLANKS = " \t\r\n"  # blanks around a CSV cell, or a JSON string holding a number or a time, are ignored
 
 
 def decimal_to_cents(d):
@@ -537,6 +543,7 @@ def decimal_to_cents(d):
 
 
 def parse_decimal_text(s):
+    s = s.strip(BLANKS)
     if not _DECIMAL_RE.match(s):
         return None
     try:
@@ -578,9 +585,10 @@ def frame_ndjson(data, file, max_line_bytes):
     for i, raw in enumerate(parts, 1):
         if raw.endswith(b"\r"):
             raw = raw[:-1]
-        if raw.strip(b" \t") == b"":
+        too_long = len(raw) > max_line_bytes  # judged first: an over-long line is not read to find it blank
+        if not too_long and raw.strip(b" \t\r") == b"":
             continue
-        out.append(Record(file, i, raw, too_long=len(raw) > max_line_bytes))
+        out.append(Record(file, i, raw, too_long=too_long))
     return out
 
 
@@ -622,8 +630,9 @@ def frame_csv(data, file, max_line_bytes):
         if raw.endswith(b"\r"):
             raw = raw[:-1]
         records.append((start_line, raw))
+    # Blank: blanks and commas only (a row of empty cells), unless too long to be read.
     recs = [Record(file, ln, raw, too_long=len(raw) > max_line_bytes) for ln, raw in records
-            if raw.strip(b" \t") != b""]
+            if len(raw) > max_line_bytes or raw.strip(b" \t\r,") != b""]
     if not recs:
         return None, []
     return recs[0], recs[1:]
@@ -687,8 +696,8 @@ def _validate(rec, get, typed):
         v = get(name)
         if v is None:
             v = ABSENT  # JSON null: as if absent
-        if not typed and v == "":
-            v = ABSENT  # an empty CSV cell: absent
+        if not typed and v is not ABSENT and v.strip(BLANKS) == "":
+            v = ABSENT  # an empty CSV cell, or one of blanks only: absent
         if v is ABSENT:
             if name in REQUIRED:
                 return f"missing_field:{name}"
@@ -708,10 +717,10 @@ def _validate(rec, get, typed):
                     return f"bad_value:{name}"
                 iv = v
             else:
-                if not re.fullmatch(r"[+-]?\d+", v):
+                if not re.fullmatch(r"-?[0-9]+", v.strip(BLANKS)):
                     return f"bad_value:{name}"
-                iv = int(v)
-            if iv < 1 or (name == "quantity" and iv > 10_000):
+                iv = int(v.strip(BLANKS))
+            if iv < 1 or (name == "quantity" and iv > 10_000) or (name == "line" and iv > MAX_LINE):
                 return f"bad_value:{name}"
             vals[name] = iv
         elif name == "unit_price":
@@ -725,13 +734,16 @@ def _validate(rec, get, typed):
                 d = parse_decimal_text(v)
                 if d is None:
                     return "bad_value:unit_price"
-            if d < 0:
+            if d < 0 or d > MAX_CENTS // 100 + Decimal("0.005"):
                 return "bad_value:unit_price"
-            vals[name] = decimal_to_cents(d)
+            cents = decimal_to_cents(d)
+            if cents > MAX_CENTS:
+                return "bad_value:unit_price"
+            vals[name] = cents
         elif name == "event_time":
             if typed:
                 if isinstance(v, int) and not isinstance(v, bool):
-                    t = v if v >= 0 else None
+                    t = v if 0 <= v < 10 ** 15 else None
                 elif isinstance(v, str):
                     t = parse_time_text(v)
                 else:
@@ -1042,8 +1054,7 @@ def compare_summary(chk, s, model_result, n_windows, label=""):
     if m.accepted:
         ts = [r.t for r in m.accepted]
         for key, candidates in (("first_event_time", (min(ts), ts[0])), ("last_event_time", (max(ts), ts[-1]))):
-            got = parse_time_text(s[key]) if isinstance(s[key], str) else None
-            chk.expect(got == candidates[0],
+            chk.expect(s[key] == format_time(candidates[0]),
                        f"{label}summary.{key}: expected {format_time(candidates[0])} (min/max accepted event time), "
                        f"got {s[key]!r}")
     t = s["totals"]

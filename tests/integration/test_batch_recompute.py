@@ -283,7 +283,78 @@ def test_product_beyond_four_billion_items(ctx):
         oplib.compare_all(chk, result, m, label=f"batch size {size}: ")
     chk.done()
 
+
+def test_adversarial_lines(ctx):
+    """Lines a differential fuzzer found the two sides reading differently, each with the fate the
+    specification gives it (README "Input format"): not-quite-JSON anywhere in a line is
+    malformed; escaped keys name their fields; ids count characters; a price below zero is
+    rejected even when it rounds to 0.00; the CR of a CRLF end does not count against
+    max_line_bytes; times past the year 9999 keep all their digits; CSV text must be UTF-8; blank
+    rows are not records. Checked against the model as well, at batch sizes 1 and 4096."""
+    tail = '"customer_id":"c","product_id":"p","unit_price":1,"event_time":"2017-10-02T10:00:00Z"}'
+    e64 = "\u00e9" * 64
+    ndjson = [  # (line bytes, fate)
+        (b'{"order_id":"a1","pro\\u0064uct_id":"p7","customer_id":"c","unit_price":1,"event_time":"2017-10-02T10:00:00Z"}', "accepted"),
+        (b'{"order_id":"a2","quantity":007,' + tail.encode(), "malformed_json"),
+        (b'{"order_id":"a3","unit_price":01,"customer_id":"c","product_id":"p","event_time":1506938400000}', "malformed_json"),
+        (b'{"order_id":"a4","x":[1,,2],' + tail.encode(), "malformed_json"),
+        (b'{"order_id":"a5","x":"\\x",' + tail.encode(), "malformed_json"),
+        (b'{"order_id":"a6","x":[1 2],' + tail.encode(), "malformed_json"),
+        (b'{"order_id":{,},' + tail.encode(), "malformed_json"),
+        (b'{"order_id":"a7","quantity":nul,' + tail.encode(), "malformed_json"),
+        (b'{"order_id":"a8","x":{"y":[true,null,-1.5e3,"\\u00e9"]},' + tail.encode(), "accepted"),
+        (b'{"order_id":"a9","customer_id":"c","product_id":"p","unit_price":-0.004,"event_time":"2017-10-02T10:00:00Z"}', "bad_value:unit_price"),
+        (b'{"order_id":"a10","customer_id":"c","product_id":"p","unit_price":-0.00,"event_time":"2017-10-02T10:00:00Z"}', "accepted"),
+        (('{"order_id":"' + e64 + '",' + tail).encode(), "accepted"),
+        (('{"order_id":"' + e64 + 'x",' + tail).encode(), "bad_value:order_id"),
+        (b'{"order_id":"a11","category":"' + b"k" * 100 + b'",' + tail.encode(), "accepted"),
+        (b'{"order_id":"a12","customer_id":"c","product_id":"p","unit_price":1,"event_time":"2017-10-02T10:00:01,5Z"}', "accepted"),
+    ]
+    d = ctx.dir("adversarial")
+    chk = Check()
+    # max_line_bytes at the longest line above: a line of exactly that many bytes ends in CRLF
+    limit = max(len(raw) for raw, _ in ndjson)
+    at_limit = b'{"order_id":"a13",' + tail.encode()
+    at_limit = at_limit[:-1] + b',"pad":"' + b"y" * (limit - len(at_limit) - 9) + b'"}'
+    chk.eq(len(at_limit), limit, "self-check: a line of exactly max_line_bytes")
+    over = at_limit[:-2] + b'y"}'
+    data = b"".join(raw + b"\n" for raw, _ in ndjson) + at_limit + b"\r\n" + over + b"\r\n" + b"\r\r\n \t\n"
+    fates = [f for _, f in ndjson] + ["accepted", "line_too_long"]
+    path = d / "adversarial.ndjson"
+    path.write_bytes(data)
+    config = {"max_line_bytes": limit}
+    model = Model(config)
+    m = model.run(model.read(path))
+    chk.eq([r.reason or "accepted" for r in m.records], fates, "model self-check: fates of the adversarial lines")
+    for size in (1, 4096):
+        result = oplib.run_batch(ctx, [path], out_dir=ctx.dir(f"nd-{size}"), config=config, batch_size=size)
+        oplib.compare_all(chk, result, m, label=f"adversarial ndjson, batch size {size}: ")
+        chk.eq([x["line"] for x in result.dropped()], [i for i, f in enumerate(fates, 1) if f != "accepted"],
+               f"batch size {size}: dropped lines")
+    # Epoch milliseconds past the year 9999, and a window that ends in the year 10000.
+    far = d / "far.ndjson"
+    far.write_text('{"order_id":"f1","customer_id":"c","product_id":"p","unit_price":1,"event_time":"9999-12-31T23:59:59Z"}\n'
+                   '{"order_id":"f2","customer_id":"c","product_id":"p","unit_price":1,"event_time":999999999999999}\n')
+    m = Model().run(Model().read(far))
+    result = oplib.run_batch(ctx, [far])
+    oplib.compare_all(chk, result, m, label="far future: ")
+    ends = {w["end"] for w in map(json.loads, result.windows_path.read_text().splitlines())}
+    chk.expect("10000-01-01T00:00:00Z" in ends and "33658-09-27T01:47:00Z" in ends, f"window ends past 9999: {sorted(ends)}")
+    # CSV: UTF-8 only, blank rows, blanks around numbers and times.
+    csv_path = d / "adversarial.csv"
+    csv_path.write_bytes(b"order_id,customer_id,product_id,unit_price,event_time,quantity\r\n"
+                         b"b1,c,p\xff,1,2017-10-02T10:00:00Z,1\r\n"
+                         b",,,,,\r\n"
+                         b"b2,c,p\xc3\xa9, 1.50 , 2017-10-02T10:00:00Z , 2\r\n"
+                         b"b3,c,p,1,2017-10-02T10:00:00Z,  \r\n")
+    m = Model().run(Model().read(csv_path))
+    chk.eq([r.reason or "accepted" for r in m.records], ["malformed_csv", "accepted", "accepted"], "model self-check: CSV fates")
+    result = oplib.run_batch(ctx, [csv_path])
+    oplib.compare_all(chk, result, m, label="adversarial csv: ")
+    chk.eq(result.summary().get("blank_lines"), 1, "the row of empty cells is a blank line")
+    chk.done()
+
 if __name__ == "__main__":
     oplib.run_cases(__doc__, [test_rules_at_boundaries, test_ranking_ties, test_distinct_customers,
                               test_randomized_key_reuse, test_same_file_twice, test_product_beyond_four_billion_items,
-                              test_ndjson_default_config, test_csv_default_config, test_custom_config])
+                              test_adversarial_lines, test_ndjson_default_config, test_csv_default_config, test_custom_config])

@@ -91,6 +91,61 @@ TEST(NdjsonParser, RejectionTable) {
   for (const auto& c : cases) EXPECT_EQ(to_string(parse_one(c.text).reason), to_string(c.want)) << c.text;
 }
 
+// What is not JSON is malformed in any field, known or unknown, however simdjson's On-Demand API
+// (which reads only what it is asked for) would skip it; keys are compared after unescaping.
+TEST(NdjsonParser, OnlyJsonIsReadAndKeysAreUnescaped) {
+  const std::string tail = R"("customer_id":"c","product_id":"p","unit_price":1,"event_time":1})";
+  auto with = [&](const std::string& field) { return parse_one(R"({"order_id":"o",)" + field + "," + tail); };
+  for (const std::string field : {R"("quantity":007)", R"("quantity":1abc)", R"("quantity":1.)", R"("quantity":-)",
+                                  R"("quantity":nul)", R"("quantity":tru)", R"("line":falsey)", R"("x":[1,,2])",
+                                  R"("x":[1 2])", R"("x":"\x")", R"("x":{"a":1,})", R"("x":{"a" 1})", R"("x":[01])",
+                                  R"("x":nope)", R"("x":-e1)", R"("category":{,})", R"("category":[1,[2,]])",
+                                  R"("x\q":1)"})
+    EXPECT_EQ(to_string(with(field).reason), "malformed_json") << field;
+  EXPECT_EQ(parse_one(R"({"order_id":"o","customer_id":"c","product_id":"p","unit_price":01,"event_time":1})").reason,
+            DropReason::malformed_json);
+  // Valid JSON the fields do not read is still ignored.
+  for (const std::string field : {R"("x":[1,-2.5e+3,0,{"a":[true,false,null]},"\u00e9\n"])", R"("x":{})", R"("x":[])",
+                                  R"("x":-0)", R"("":1)", R"("x":1E5)"})
+    EXPECT_EQ(with(field).reason, DropReason::none) << field;
+  // Escaped keys name their fields.
+  Parsed p = parse_one(R"({"order\u005fid":"o1","pro\u0064uct_id":"p9","customer_id":"c","unit_price":1,"event_time":1})");
+  ASSERT_EQ(p.reason, DropReason::none);
+  EXPECT_EQ(p.strings[0], "o1");
+  EXPECT_EQ(p.strings[2], "p9");
+  EXPECT_EQ(parse_one(R"({"order_id":"o","customer_id":"c","product_id":"p","unit_price":1,"event_\u0074ime":"x"})").reason,
+            DropReason::bad_timestamp);
+}
+
+// Ids are 1..64 characters, counted in code points; a category has no length rule; a price below
+// zero is rejected even when it rounds to zero cents.
+TEST(NdjsonParser, IdLengthsInCharactersAndNegativePricesNearZero) {
+  auto id_of = [](const std::string& id) {
+    return parse_one(R"({"order_id":")" + id + R"(","customer_id":"c","product_id":"p","unit_price":1,"event_time":1})");
+  };
+  std::string e_acute;
+  for (int i = 0; i < 64; ++i) e_acute += "\xC3\xA9";
+  EXPECT_EQ(id_of(e_acute).reason, DropReason::none);  // 128 bytes, 64 characters
+  EXPECT_EQ(id_of(e_acute + "x").reason, DropReason::bad_order_id);
+  EXPECT_EQ(id_of(std::string(64, 'x')).reason, DropReason::none);
+  EXPECT_EQ(id_of(R"(\ud83d\ude00)" + std::string(63, 'x')).reason, DropReason::none);  // one 4-byte character
+  EXPECT_EQ(id_of(R"(\ud83d\ude00)" + std::string(64, 'x')).reason, DropReason::bad_order_id);
+  Parsed c = parse_one(R"({"order_id":"o","category":")" + std::string(300, 'k') +
+                       R"(","customer_id":"c","product_id":"p","unit_price":1,"event_time":1})");
+  ASSERT_EQ(c.reason, DropReason::none);
+  EXPECT_EQ(c.strings[3].size(), 300u);
+  auto price_of = [](const std::string& price) {
+    return parse_one(R"({"order_id":"o","customer_id":"c","product_id":"p","unit_price":)" + price + R"(,"event_time":1})");
+  };
+  for (const std::string bad : {"-0.004", "-0.005", "-1e-9", R"("-0.001")", "-0.01"})
+    EXPECT_EQ(price_of(bad).reason, DropReason::bad_unit_price) << bad;
+  for (const std::string zero : {"-0.00", "-0", "0.004", R"("-0.000")", "-0e5"}) {
+    Parsed p = price_of(zero);
+    EXPECT_EQ(p.reason, DropReason::none) << zero;
+    EXPECT_EQ(p.event.unit_price, 0) << zero;
+  }
+}
+
 // Integers are read by a short-digit path (up to nine bare digits) and a general one: both sides of
 // that boundary, and every form the general path must still turn away or accept.
 TEST(NdjsonParser, IntegerFieldsOnBothReadingPaths) {
@@ -102,7 +157,7 @@ TEST(NdjsonParser, IntegerFieldsOnBothReadingPaths) {
     std::int32_t line;
   } cases[] = {
       {"7", DropReason::none, 7},
-      {"007", DropReason::none, 7},
+      {"007", DropReason::malformed_json, 0},  // not a JSON number
       {"999999999", DropReason::none, 999999999},
       {"1234567890", DropReason::none, 1234567890},
       {"2147483647", DropReason::none, 2147483647},
@@ -335,6 +390,12 @@ TEST(CsvParser, SchemaAnyOrderAndRejections) {
   EXPECT_EQ(parse_one("1506941760000,1.25,p1,zzz,c1,o1,2,x", &schema).reason, DropReason::bad_quantity);
   EXPECT_EQ(parse_one("1506941760000,1.25,p1,zzz,c1,o1,2,", &schema).reason, DropReason::none);
   EXPECT_EQ(parse_one("10/2/2017 10:56,1.25,p1,zzz,c1,o1,2,", &schema).reason, DropReason::bad_timestamp);
+  // CSV text is UTF-8, as JSON's is: an invalid byte anywhere makes the record malformed.
+  EXPECT_EQ(parse_one("1506941760000,1.25,p1\xff,zzz,c1,o1,2,", &schema).reason, DropReason::malformed_csv);
+  EXPECT_EQ(parse_one("1506941760000,1.25,p1,\"z\xC3\",c1,o1,2,", &schema).reason, DropReason::malformed_csv);
+  p = parse_one("1506941760000,1.25,p\xC3\xA9,zzz,c1,o1,2,", &schema);
+  ASSERT_EQ(p.reason, DropReason::none);
+  EXPECT_EQ(p.strings[2], "p\xC3\xA9");
 }
 
 }  // namespace

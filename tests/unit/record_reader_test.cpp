@@ -72,6 +72,28 @@ TEST(RecordReader, TooLongRecordsAreSkippedNotBuffered) {
   EXPECT_TRUE(edge[1].too_long);
 }
 
+TEST(RecordReader, TheCrOfACrlfEndDoesNotCountAgainstTheLimit) {
+  // 64 bytes + CRLF is at the limit; 65 bytes is over it, with or without a CR, terminated or
+  // not. Small reads (a limit far below the read chunk) and a record cut by the end of input.
+  auto got = frame(std::string(64, 'a') + "\r\n" + std::string(65, 'b') + "\r\n" + std::string(64, 'c') + "\r\n" +
+                       std::string(65, 'd'),
+                   Framing::lines, 64);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_FALSE(got[0].too_long);
+  EXPECT_EQ(got[0].text, std::string(64, 'a'));
+  EXPECT_TRUE(got[1].too_long);
+  EXPECT_EQ(got[1].line, 2u);
+  EXPECT_FALSE(got[2].too_long);
+  EXPECT_EQ(got[2].text, std::string(64, 'c'));
+  EXPECT_TRUE(got[3].too_long);
+  EXPECT_TRUE(got[3].unterminated);
+  EXPECT_EQ(got[3].text, std::string(65, 'd'));  // under the ledger prefix: the whole record
+  auto tail = frame("x\n" + std::string(64, 'e') + "\r", Framing::csv, 64);
+  ASSERT_EQ(tail.size(), 2u);
+  EXPECT_FALSE(tail[1].too_long);
+  EXPECT_EQ(tail[1].text, std::string(64, 'e'));
+}
+
 TEST(RecordReader, ATooLongRecordsPrefixHoldsOnlyItsOwnBytes) {
   // Limits under the ledger prefix: the prefix is the record's bytes, never what lies past them.
   auto got = frame("ok\n" + std::string(100, 'x'), Framing::lines, 64);

@@ -102,6 +102,12 @@ TEST(Timestamp, UsFormatAndFormatting) {
   EXPECT_EQ(format_iso8601(0), "1970-01-01T00:00:00Z");
   for (TimestampMs t : {TimestampMs{0}, kT, TimestampMs{951782400000}, TimestampMs{253402300799999}})
     EXPECT_EQ(parse_timestamp(format_iso8601(t)), t);
+  // Epoch milliseconds reach past year 9999 (up to 15 digits), and so may a window's end: the year
+  // keeps all its digits.
+  EXPECT_EQ(format_iso8601(253402300800000), "10000-01-01T00:00:00Z");
+  EXPECT_EQ(format_iso8601(999999999999999), "33658-09-27T01:46:39.999Z");
+  EXPECT_EQ(parse_timestamp("999999999999999"), TimestampMs{999999999999999});
+  EXPECT_FALSE(parse_timestamp("1000000000000000").has_value());
 }
 
 TEST(Money, HalfEvenToCents) {

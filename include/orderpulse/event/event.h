@@ -10,6 +10,7 @@
 
 namespace orderpulse {
 
+// Ids are 1..64 characters (Unicode code points: up to 256 bytes of UTF-8).
 inline constexpr std::size_t kMaxIdLength = 64;
 inline constexpr std::int32_t kMaxQuantity = 10'000;
 
