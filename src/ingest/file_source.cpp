@@ -19,14 +19,6 @@ bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-bool is_blank(std::string_view text, InputFormat format) {
-  // Records start with '{' or a cell's first byte nearly always: one comparison settles them.
-  if (!text.empty() && static_cast<unsigned char>(text.front()) > ' ' && text.front() != ',') return false;
-  // A CSV row of empty cells (",,,,") carries no data either.
-  const char* filler = format == InputFormat::csv ? " \t\r," : " \t\r";
-  return text.find_first_not_of(filler) == std::string_view::npos;
-}
-
 }  // namespace
 
 InputFormat format_for_path(const std::string& path) {
@@ -93,7 +85,7 @@ bool FileSource::fill(EventBatch& batch, std::size_t max_records) {
       close_current();
       continue;
     }
-    if (!rec.too_long && is_blank(rec.text, format_)) {
+    if (!rec.too_long && is_blank_record(rec.text, format_ == InputFormat::csv ? Framing::csv : Framing::lines)) {
       ++blank_lines_;
       continue;
     }

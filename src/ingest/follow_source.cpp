@@ -28,12 +28,6 @@ constexpr std::size_t kChunkBytes = 1 << 20;
 // wait_for_space is not woken by stop(): short slices keep stop prompt.
 constexpr auto kSpaceSlice = std::chrono::milliseconds(25);
 
-// The same rule as batch mode (FileSource), so both modes count the same lines as blank.
-bool is_blank(std::string_view text, InputFormat format) {
-  const char* filler = format == InputFormat::csv ? " \t\r," : " \t\r";
-  return text.find_first_not_of(filler) == std::string_view::npos;
-}
-
 enum class FileState : std::uint8_t {
   waiting,   // no file at the path (or not openable): looked for every poll
   reading,   // following the open file
@@ -224,7 +218,7 @@ bool FollowSource::read_header(File& f, std::uint64_t offset) {
   header.set_follow(true);  // only complete records, which a position past the header implies
   FramedRecord rec;
   while (header.next(rec) && rec.end_offset <= offset) {
-    if (!rec.too_long && is_blank(rec.text, InputFormat::csv)) continue;
+    if (!rec.too_long && is_blank_record(rec.text, Framing::csv)) continue;
     return take_header(f, rec.text, rec.line, rec.too_long);
   }
   // The position is before the header: it is read in turn.
@@ -364,7 +358,7 @@ bool FollowSource::read_chunk(File& f) {
       f.at_end = true;
       break;
     }
-    if (!rec.too_long && is_blank(rec.text, f.format)) {
+    if (!rec.too_long && is_blank_record(rec.text, f.format == InputFormat::csv ? Framing::csv : Framing::lines)) {
       ++blanks;
       continue;
     }

@@ -8,6 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "orderpulse/ingest/record_reader.h"
+
 namespace orderpulse {
 namespace {
 
@@ -313,7 +315,8 @@ void KafkaSource::run() {
         }
         const std::size_t len = msg->len();
         const bool too_long = len > options_.max_record_bytes;
-        const std::size_t keep = too_long ? 256 : len;
+        // The ledger keeps an over-long message's first bytes, never more than it has.
+        const std::size_t keep = too_long ? std::min(len, RecordReader::kLedgerPrefix) : len;
         staged_.push_back(Staged{p, offset, stage_text_.size(), keep, too_long});
         stage_text_.append(static_cast<const char*>(msg->payload()), keep);
         ++probe_.messages;

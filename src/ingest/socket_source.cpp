@@ -1,5 +1,6 @@
 #include "orderpulse/ingest/socket_source.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
@@ -89,8 +90,9 @@ class SocketSource::Connection : public std::enable_shared_from_this<Connection>
     }
     // The unfinished tail: keep it, or start skipping when it is already too long.
     const std::size_t tail = end - start;
-    if (!skipping_ && tail > server_.max_line_) {
-      skip_prefix_.assign(buf_.data() + start, RecordReader::kLedgerPrefix);
+    // Over the limit by more than a CR that may end it: too long whatever follows.
+    if (!skipping_ && tail > server_.max_line_ + 1) {
+      skip_prefix_.assign(buf_.data() + start, std::min(tail, RecordReader::kLedgerPrefix));
       skipping_ = true;
       skip_line_ = line_;
       start = end;
@@ -108,9 +110,7 @@ class SocketSource::Connection : public std::enable_shared_from_this<Connection>
   }
 
   bool is_blank(std::size_t start, std::size_t len) const {
-    for (std::size_t i = 0; i < len; ++i)
-      if (buf_[start + i] != ' ' && buf_[start + i] != '\t') return false;
-    return true;
+    return is_blank_record(std::string_view(buf_.data() + start, len), Framing::lines);
   }
 
   // Adds the framed lines to the builder; false when the batch is full.
@@ -135,7 +135,11 @@ class SocketSource::Connection : public std::enable_shared_from_this<Connection>
     } else if (used_ > 0) {
       std::size_t len = used_;
       if (buf_[len - 1] == '\r') --len;
-      if (!is_blank(0, len)) lines_.push_back({0, len, line_, RecordFlag::truncated});
+      if (len > server_.max_line_) {
+        add_too_long(std::string_view(buf_.data(), len), line_);  // one byte over: no CR ended it
+      } else if (!is_blank(0, len)) {
+        lines_.push_back({0, len, line_, RecordFlag::truncated});
+      }
     }
     used_ = 0;
     if (!lines_.empty()) deliver();  // accepted even over the limit: a batch may exceed it slightly

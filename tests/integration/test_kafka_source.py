@@ -286,16 +286,21 @@ def test_malformed_messages(ctx):
     chk = Check()
     good = [json.dumps({"order_id": f"o{i}", "customer_id": "c", "product_id": "p", "unit_price": "1.00",
                         "event_time": "2024-05-01T08:00:00Z"}).encode() for i in range(20)]
-    bad = [b"garbage", b"\x00\xff\xfe binary", b'{"order_id":"x"}', b"[1,2,3]"]
+    # Over max_line_bytes (200) but under the ledger's 256-byte prefix: the ledger holds it whole.
+    too_long = b'{"order_id":"long","pad":"' + b"z" * 200 + b'"}'
+    bad = [b"garbage", b"\x00\xff\xfe binary", b'{"order_id":"x"}', b"[1,2,3]", too_long]
     msgs = good[:10] + bad + good[10:]
     with kafkalib.MockBroker(ctx, topics={TOPIC: 1}) as kafka:
         kafkalib.produce_lines(kafka.bootstrap, TOPIC, msgs, partition=0)
         d = ctx.dir("srv")
-        srv = kafka_server(ctx, d, kafka.bootstrap, extra=["--exit-at-eof"]).run_to_exit(90)
+        srv = kafka_server(ctx, d, kafka.bootstrap, config={"max_line_bytes": 200}, extra=["--exit-at-eof"]).run_to_exit(90)
     s = servelib.read_serve_summary(srv.summary_path)
-    chk.eq((s["read"], s["accepted"], s["rejected"]), (24, 20, 4), "read, accepted, rejected")
+    chk.eq((s["read"], s["accepted"], s["rejected"]), (25, 20, 5), "read, accepted, rejected")
     ledger = [json.loads(l) for l in srv.dropped_path.read_text().splitlines()]
-    chk.eq(sorted(x["offset"] for x in ledger), [10, 11, 12, 13], "offsets of the dropped messages")
+    chk.eq(sorted(x["offset"] for x in ledger), [10, 11, 12, 13, 14], "offsets of the dropped messages")
+    long_entry = [x for x in ledger if x["offset"] == 14]
+    chk.eq([(x["reason"], x["raw"]) for x in long_entry], [("line_too_long", too_long.decode())],
+           "the over-long message in the ledger: its own bytes, nothing past them")
     chk.expect(all(x["topic"] == TOPIC and x["partition"] == 0 for x in ledger), f"ledger names topic/partition: {ledger}")
     chk.done()
 

@@ -359,6 +359,16 @@ def test_line_limit_boundary(ctx):
         srv.wait_read(len(big), timeout=30)
         peer_small = servelib.send_connection(srv.ingest, b"".join(l for l, _ in small), chunk=7)
         srv.wait_read(len(big) + len(small), timeout=30)
+        # 1000 bytes and a CR that arrive before their LF: the server holds one byte over the limit
+        # until it sees whether a CR ends the line. A last line of 1001 bytes without any line end
+        # is too long.
+        with socket.create_connection(srv.ingest, timeout=10) as s:
+            s.sendall(padded("c1000cr", 1000, end=b"\r"))
+            time.sleep(0.3)
+            s.sendall(b"\n" + padded("c1001eof", 1001, end=b""))
+            s.shutdown(socket.SHUT_WR)
+            peer_split = "%s:%d" % s.getsockname()[:2]
+            srv.wait_read(len(big) + len(small) + 2, timeout=30)
         code, _ = srv.stop(signal.SIGTERM)
         chk.eq(code, 0, "exit status after SIGTERM")
     dropped = servelib.read_socket_dropped(srv.dropped_path)
@@ -373,8 +383,10 @@ def test_line_limit_boundary(ctx):
         exp_full = [(i, l[:256].decode()) for i, (l, r) in enumerate(lines, 1) if r]
         chk.expect(full == exp_full,
                    f"{what}: raw of the line_too_long entries should be each line's own first 256 bytes")
+    chk.eq([(d["reason"], d["line"]) for d in dropped if d["peer"] == peer_split], [("line_too_long", 2)],
+           "1000 bytes + CR, then LF later: a record; then 1001 bytes and the end of the stream: line_too_long")
     s = srv.summary(chk)
-    chk.eq(s["accepted"], sum(1 for _, r in big + small if not r), "summary.json accepted")
+    chk.eq(s["accepted"], sum(1 for _, r in big + small if not r) + 1, "summary.json accepted")
     chk.done()
 
 

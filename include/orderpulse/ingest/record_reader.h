@@ -26,6 +26,10 @@ struct FramedRecord {
   bool unterminated = false;  // the stream ended before a line terminator
 };
 
+// True for a record that carries no data, which every source counts as a blank line rather than
+// reads: blanks only (space, tab, CR), and in CSV commas too (a row of empty cells).
+bool is_blank_record(std::string_view text, Framing framing);
+
 class RecordReader {
  public:
   static constexpr std::size_t kLedgerPrefix = 256;
