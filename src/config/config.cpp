@@ -1,6 +1,9 @@
 #include "orderpulse/config/config.h"
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <sstream>
@@ -45,8 +48,14 @@ DurationMs parse_duration(std::string_view text) {
   if (digits == 0 || ec != std::errc() || value > 1'000'000'000'000LL) {
     throw ConfigError("bad duration '" + std::string(text) + "' (expected e.g. 500ms, 30s, 10m, 1h, 1d)");
   }
-  for (const Unit& u : kUnits)
-    if (u.suffix == unit) return value * u.ms;
+  for (const Unit& u : kUnits) {
+    if (u.suffix != unit) continue;
+    // Event times reach about 10^15 ms (epoch milliseconds of up to 15 digits): no duration
+    // needs to be longer, and none may overflow the arithmetic done with it.
+    if (value > kMaxDuration / u.ms)
+      throw ConfigError("duration '" + std::string(text) + "' is too long (at most 10^15 ms, about 31,000 years)");
+    return value * u.ms;
+  }
   throw ConfigError("bad duration '" + std::string(text) + "' (expected e.g. 500ms, 30s, 10m, 1h, 1d)");
 }
 
@@ -92,10 +101,13 @@ DurationMs Config::pane_size() const {
 }
 
 Config Config::parse_json(std::string_view text, const std::string& origin) {
+  // nlohmann's lexer reads a NUL byte as the end of the input, which would hide whatever follows.
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos)
+    throw ConfigError(origin + ": invalid JSON: a NUL byte at offset " + std::to_string(nul));
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+    doc = nlohmann::json::parse(text.begin(), text.end());
+  } catch (const nlohmann::json::exception& e) {  // a syntax error, or a number out of range
     std::string what = e.what();
     // nlohmann's messages start with "[json.exception.parse_error.101] "; keep the readable part.
     if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
@@ -165,8 +177,10 @@ Config Config::parse_json(std::string_view text, const std::string& origin) {
 }
 
 Config Config::load_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw ConfigError("cannot read config file " + path + ": it is a directory");
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError("cannot read config file " + path);
+  if (!in) throw ConfigError("cannot read config file " + path + ": " + std::strerror(errno));
   std::ostringstream ss;
   ss << in.rdbuf();
   return parse_json(ss.str(), path);

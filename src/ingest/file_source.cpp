@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <system_error>
 
 #include <spdlog/spdlog.h>
 
@@ -81,7 +82,13 @@ bool FileSource::fill(EventBatch& batch, std::size_t max_records) {
   FramedRecord rec;
   while (batch.size() - before < max_records) {
     if (!reader_ && !open_next()) break;
-    if (!reader_->next(rec)) {
+    bool more;
+    try {
+      more = reader_->next(rec);
+    } catch (const std::system_error& e) {  // read() failed: name the input
+      throw std::runtime_error("cannot read input " + origin_->location + ": " + e.what());
+    }
+    if (!more) {
       close_current();
       continue;
     }

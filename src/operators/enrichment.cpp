@@ -33,7 +33,7 @@ void Enrichment::on_batch(EventBatch& batch, Collector& out) {
 void Enrichment::settle(Event& e, std::size_t index, Collector& out) {
   e.category_ref = directory_.category_for(e.product_ref, e.category);
   e.category = directory_.category_name(e.category_ref);
-  if (const CatalogEntry* entry = directory_.catalog_entry(e.product_ref)) {
+  if (const CatalogEntry* entry = directory_.catalog_entry(e.product_ref); entry && entry->tracked) {
     if (sold_.size() <= e.product_ref) sold_.resize(e.product_ref + 1, 0);
     std::int64_t& sold = sold_.mut(e.product_ref);
     const bool restock = e.kind == EventKind::restock;
@@ -47,7 +47,7 @@ void Enrichment::settle(Event& e, std::size_t index, Collector& out) {
 std::optional<std::int64_t> Enrichment::stock(std::string_view product_id) const {
   const auto id = directory_.find_product(product_id);
   const CatalogEntry* entry = id ? directory_.catalog_entry(*id) : nullptr;
-  if (!entry) return std::nullopt;
+  if (!entry || !entry->tracked) return std::nullopt;
   return entry->stock - (*id < sold_.size() ? sold_[*id] : 0);
 }
 

@@ -42,6 +42,9 @@ ResultFiles::ResultFiles(const std::filesystem::path& dir, bool flush_every_batc
   std::filesystem::create_directories(dir, ec);
   if (ec) throw std::runtime_error("cannot create output directory " + dir.string() + ": " + ec.message());
   if (resume) marks_ = *resume;
+  // A summary is written when a run ends: one left by an earlier run would pass these files off
+  // as complete should this run fail.
+  std::filesystem::remove(dir / "summary.json", ec);
   windows_ = open_for_write(windows_path_, resume ? &marks_.windows_bytes : nullptr);
   dropped_ = open_for_write(dropped_path_, resume ? &marks_.dropped_bytes : nullptr);
   alerts_ = open_for_write(alerts_path_, resume ? &marks_.alerts_bytes : nullptr);

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstring>
 #include <stdexcept>
+#include <system_error>
 #include <vector>
 
 #include "orderpulse/common/hash.h"
@@ -16,20 +17,35 @@
 namespace orderpulse {
 namespace {
 
-std::int64_t parse_count(std::string_view s, const std::string& where, const char* column) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  if (s.empty()) return 0;
+// Blanks (space, tab) around a cell are not part of it, as in the event input.
+std::string_view trim_blanks(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// A count cell: empty (nullopt) or a whole number from 0 to kMaxCount.
+std::optional<std::int64_t> parse_count(std::string_view s, const std::string& where, const char* column) {
+  s = trim_blanks(s);
+  if (s.empty()) return std::nullopt;
   std::int64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v < 0)
-    throw std::runtime_error(where + ": bad " + column + " '" + std::string(s) + "'");
+  if (ec != std::errc() || p != s.data() + s.size() || v < 0 || v > Catalog::kMaxCount)
+    throw std::runtime_error(where + ": bad " + column + " '" + std::string(s) + "' (a whole number from 0 to 10^15)");
   return v;
 }
 
 }  // namespace
 
 Catalog Catalog::load_csv(const std::string& path) {
+  try {
+    return read_csv(path);
+  } catch (const std::system_error& e) {  // a read() failure: a directory, an I/O error
+    throw std::runtime_error("catalog " + path + ": " + e.what());
+  }
+}
+
+Catalog Catalog::read_csv(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw std::runtime_error("catalog " + path + ": " + std::strerror(errno));
   struct Closer {
@@ -46,16 +62,18 @@ Catalog Catalog::load_csv(const std::string& path) {
   bool header = true;
   while (reader.next(rec)) {
     const std::string where = "catalog " + path + ":" + std::to_string(rec.line);
-    if (rec.text.find_first_not_of(", \t") == std::string_view::npos) continue;  // blank row
+    if (rec.too_long) throw std::runtime_error(where + ": line longer than 1 MiB");
+    if (is_blank_record(rec.text, Framing::csv)) continue;
     if (!split_csv_record(rec.text, cells, scratch)) throw std::runtime_error(where + ": malformed CSV row");
     if (header) {
       columns = cells.size();
       for (std::size_t i = 0; i < cells.size(); ++i) {
         const int c = static_cast<int>(i);
-        if (cells[i] == "product_id") col_id = c;
-        else if (cells[i] == "category" || cells[i] == "product_category_name") col_cat = c;
-        else if (cells[i] == "stock") col_stock = c;
-        else if (cells[i] == "reorder_level") col_reorder = c;
+        const std::string_view name = trim_blanks(cells[i]);
+        if (name == "product_id") col_id = c;
+        else if (name == "category" || name == "product_category_name") col_cat = c;
+        else if (name == "stock") col_stock = c;
+        else if (name == "reorder_level") col_reorder = c;
       }
       if (col_id < 0) throw std::runtime_error(where + ": header has no product_id column");
       header = false;
@@ -69,8 +87,10 @@ Catalog Catalog::load_csv(const std::string& path) {
     if (id.empty()) throw std::runtime_error(where + ": empty product_id");
     CatalogEntry e;
     if (!cell(col_cat).empty()) e.category = catalog.store(cell(col_cat));
-    e.stock = parse_count(cell(col_stock), where, "stock");
-    e.reorder_level = parse_count(cell(col_reorder), where, "reorder_level");
+    const std::optional<std::int64_t> stock = parse_count(cell(col_stock), where, "stock");
+    e.tracked = stock.has_value();
+    e.stock = stock.value_or(0);
+    e.reorder_level = parse_count(cell(col_reorder), where, "reorder_level").value_or(0);
     const std::string_view key = catalog.store(id);
     e.product_id = key;
     catalog.entries_.insert_or_assign(key, e);
@@ -88,7 +108,7 @@ std::uint64_t Catalog::fingerprint() const {
   for (const CatalogEntry* e : rows) {
     h = stable_hash(e->product_id, h);
     h = stable_hash(e->category, h);
-    h = stable_hash(std::to_string(e->stock) + "," + std::to_string(e->reorder_level), h);
+    h = stable_hash(e->tracked ? std::to_string(e->stock) + "," + std::to_string(e->reorder_level) : std::string("-"), h);
   }
   return h;
 }

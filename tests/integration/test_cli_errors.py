@@ -70,12 +70,18 @@ def test_config_errors(ctx):
         ("malformed JSON config", '{"watermark_delay": "30s",', []),
         ("burst limit above 10^9", '{"alerts": {"customer_burst": {"orders": 1000000001}}}',
          ["alerts.customer_burst.orders", "1000000000"]),
+        ("a number JSON cannot hold", '{"top_n": 1e999}', ["config"]),
+        ("a duration that would overflow", '{"watermark_delay": "1000000000000d"}', ["watermark_delay"]),
+        ("a NUL byte hiding the rest", '{"top_n": 5}\0{"frobnicate": 1', ["NUL"]),
     ]
     for i, (what, text, mention) in enumerate(cases):
         cfg = d / f"config{i}.json"
         cfg.write_text(text)
+        mention = [str(cfg) if m == "config" else m for m in mention]
         out = ctx.dir("out")
         expect_exit(chk, ctx, ["--input", inp, "--output-dir", out, "--config", cfg], 2, what, must_mention=mention)
+    expect_exit(chk, ctx, ["--input", inp, "--output-dir", ctx.dir("out"), "--config", d], 2, "a directory as the config",
+                must_mention=[str(d), "directory"])
     # and a valid config file is accepted
     cfg = d / "valid.json"
     cfg.write_text(json.dumps({"watermark_delay": "30s", "dedup_horizon": "10m",
@@ -104,6 +110,16 @@ def test_usage_errors(ctx):
     a_file.write_text("x")
     expect_exit(chk, ctx, ["--input", inp, "--output-dir", a_file], 1, "--output-dir is a regular file",
                 one_line=False)
+    expect_exit(chk, ctx, ["--input", inp, "--output-dir", ctx.dir("out"), "--catalog", ctx.dir("catdir")], 1,
+                "a directory as the catalog", must_mention=["catalog"])
+    # A read failure mid-run (/proc/self/mem opens, but reading it at offset 0 fails) names the
+    # input, and leaves no summary of an earlier run behind to pass the output off as complete.
+    out = ctx.dir("out")
+    require = oplib.run(oplib.batch_cmd(ctx, [inp], out), timeout=60)
+    chk.expect(require.returncode == 0 and (out / "summary.json").exists(), f"a first good run: {oplib.describe(require)}")
+    expect_exit(chk, ctx, ["--input", inp, "--input", "/proc/self/mem", "--output-dir", out], 1,
+                "an input that fails to read", must_mention=["/proc/self/mem"])
+    chk.expect(not (out / "summary.json").exists(), "a failed run left the earlier run's summary.json in place")
     # help works and exits 0
     proc = oplib.run([ctx.orderpulse, "batch", "--help"], timeout=60)
     chk.expect(proc.returncode == 0 and b"--input" in proc.stdout + proc.stderr,

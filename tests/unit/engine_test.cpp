@@ -232,6 +232,47 @@ TEST(Catalog, BadRowsAreOneLineErrors) {
   }
   EXPECT_THROW(Catalog::load_csv(path + ".missing"), std::runtime_error);
   std::remove(path.c_str());
+  // A directory, and stock beyond 10^15, are one-line errors naming the catalog.
+  try {
+    Catalog::load_csv(::testing::TempDir());
+    FAIL() << "a directory loaded as a catalog";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("catalog " + ::testing::TempDir(), 0), 0u) << e.what();
+  }
+  f = std::fopen(path.c_str(), "w");
+  std::fputs("product_id,stock\npA,9223372036854775807\n", f);
+  std::fclose(f);
+  EXPECT_THROW(Catalog::load_csv(path), std::runtime_error);
+  std::remove(path.c_str());
+}
+
+// Stock is tracked only where the catalog gives it: no stock column, or an empty cell, leaves the
+// product untracked (no stock, no alerts), not at zero. Header names may carry blanks.
+TEST(Catalog, StockOnlyWhereGiven) {
+  const std::string path = ::testing::TempDir() + "/catalog_stock.csv";
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  std::fputs("product_id, category ,\tstock, reorder_level\npA,toys,10,2\npB,books,,1\npC,garden, 7 ,\n", f);
+  std::fclose(f);
+  const Catalog c = Catalog::load_csv(path);
+  ASSERT_NE(c.find("pA"), nullptr);
+  EXPECT_TRUE(c.find("pA")->tracked);
+  EXPECT_EQ(c.find("pA")->stock, 10);
+  EXPECT_EQ(c.find("pA")->category, "toys");
+  EXPECT_FALSE(c.find("pB")->tracked);
+  EXPECT_TRUE(c.find("pC")->tracked);
+  EXPECT_EQ(c.find("pC")->stock, 7);
+  EXPECT_EQ(c.find("pC")->reorder_level, 0);
+  f = std::fopen(path.c_str(), "w");
+  std::fputs("product_id,category\npA,toys\n", f);
+  std::fclose(f);
+  auto catalog = std::make_shared<const Catalog>(Catalog::load_csv(path));
+  EXPECT_FALSE(catalog->find("pA")->tracked);
+  const test::Collected out =
+      test::run_lines({test::order_line("o1", 1, "c", "pA", "1", "2024-01-01T10:00:00Z", 3)}, Config::defaults(), 1, catalog);
+  EXPECT_TRUE(out.alerts.empty());  // untracked: no low_inventory, however much sells
+  ASSERT_EQ(out.windows.size(), 11u);  // 1m, and the ten 10m windows sliding over the record
+  EXPECT_NE(out.windows[0].find(R"("category":"toys")"), std::string::npos) << out.windows[0];
+  std::remove(path.c_str());
 }
 
 }  // namespace

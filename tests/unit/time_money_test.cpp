@@ -168,6 +168,20 @@ TEST(Config, DurationsAndErrors) {
   EXPECT_THROW(Config::parse_json(R"({"top_n":0})", "t"), ConfigError);
   EXPECT_THROW(Config::parse_json(R"([1])", "t"), ConfigError);
   EXPECT_THROW(Config::parse_json(R"({"a":)", "t"), ConfigError);
+  // Every JSON failure is a ConfigError naming the file: a number out of range, a NUL byte that
+  // would end the text early; and no duration overflows.
+  for (const std::string& text : {std::string(R"({"top_n":1e999})"), std::string(R"({"top_n":5})") + '\0' + "garbage",
+                                 std::string(R"({"watermark_delay":"1000000000000d"})"),
+                                 std::string(R"({"windows":[{"size":"250000000000d"}]})")}) {
+    try {
+      Config::parse_json(text, "cfg.json");
+      FAIL() << "accepted: " << text;
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("cfg.json: ", 0), 0u) << e.what();
+    }
+  }
+  EXPECT_EQ(parse_duration("11574074d"), 11574074LL * 86'400'000);
+  EXPECT_THROW(parse_duration("11574075d"), ConfigError);
 }
 
 }  // namespace

@@ -59,6 +59,8 @@ struct Config {
   std::vector<std::pair<std::string, std::string>> result_settings() const;
 };
 
+// The longest duration a config may give: 10^15 ms, the reach of epoch-millisecond event times.
+inline constexpr DurationMs kMaxDuration = 1'000'000'000'000'000;
 // "30s" -> 30000. Throws ConfigError on anything else.
 DurationMs parse_duration(std::string_view text);
 // 600000 -> "10m": the largest unit that divides exactly.

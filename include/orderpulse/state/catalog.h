@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,12 +16,18 @@ namespace orderpulse {
 struct CatalogEntry {
   std::string_view product_id;  // stable for the catalog's lifetime
   std::string_view category;  // empty when the catalog has none for this product
+  // Whether the catalog gives this product's stock: a catalog without a stock column, or an empty
+  // cell, says nothing about it, and an untracked product never raises a stock alert.
+  bool tracked = false;
   std::int64_t stock = 0;
-  std::int64_t reorder_level = 0;
+  std::int64_t reorder_level = 0;  // 0 when not given
 };
 
 class Catalog {
  public:
+  // Stock and reorder levels are whole numbers up to 10^15.
+  static constexpr std::int64_t kMaxCount = 1'000'000'000'000'000;
+
   // Throws std::runtime_error with a one-line message naming the file, line and problem.
   static Catalog load_csv(const std::string& path);
 
@@ -33,6 +40,7 @@ class Catalog {
   std::uint64_t fingerprint() const;
 
  private:
+  static Catalog read_csv(const std::string& path);
   std::string_view store(std::string_view s) { return strings_.emplace_back(s); }
 
   absl::flat_hash_map<std::string_view, CatalogEntry> entries_;
