@@ -81,7 +81,9 @@ bool CsvTable::next(RowKind& kind) {
     kind = RowKind::bad;
     return true;
   }
-  if (!split_csv_record(record_.text, fields_, scratch_)) {
+  // Not UTF-8 (a Latin-1 export, say): unusable, as the engine's CSV reader holds it. Replacing
+  // the bytes would make distinct ids print alike.
+  if (!is_valid_utf8(record_.text) || !split_csv_record(record_.text, fields_, scratch_)) {
     kind = RowKind::bad;
     return true;
   }

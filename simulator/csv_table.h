@@ -18,7 +18,7 @@ namespace orderpulse::sim {
 enum class RowKind : std::uint8_t {
   data,   // usable shape: field(i) is valid
   blank,  // empty line, or only separators and whitespace (",,,,,,,")
-  bad,    // unsplittable (stray or unterminated quote) or a column count unlike the header's
+  bad,    // not UTF-8, unsplittable (stray or unterminated quote) or a column count unlike the header's
 };
 
 class CsvTable {

@@ -104,6 +104,7 @@ class OlistConverter {
       r[Field::quantity] = {"1", false};
       r[Field::unit_price] = {price, false};
       r[Field::event_time] = {time};
+      r[Field::type] = {{}, true, false};  // an order line: no type
       append_record(buf, format, r);
       out.maybe_flush();
     }
@@ -190,8 +191,8 @@ class OlistConverter {
     std::int32_t line = 0;
     const auto [end, ec] = std::from_chars(item_id.data(), item_id.data() + item_id.size(), line);
     if (ec != std::errc() || end != item_id.data() + item_id.size() || line < 1) return Skip::bad_item_id;
-    const std::optional<Cents> price = parse_decimal_cents(t.field(3));
-    if (!price || *price < 0) return Skip::bad_price;
+    Cents price = 0;
+    if (!parse_price_cents(t.field(3), price)) return Skip::bad_price;
     const auto oit = order_index_.find(key(order_id));
     if (oit == order_index_.end()) return Skip::unknown_order;
     const Order& o = orders_[oit->second];
@@ -199,7 +200,7 @@ class OlistConverter {
     const std::uint64_t key = (static_cast<std::uint64_t>(oit->second) << 32) | static_cast<std::uint32_t>(line);
     if (!seen_items_.insert(key).second) return Skip::duplicate_item;
     ++catalog_[pit->second].sold;
-    events_.push_back({o.time, oit->second, static_cast<std::uint32_t>(pit->second), line, *price});
+    events_.push_back({o.time, oit->second, static_cast<std::uint32_t>(pit->second), line, price});
     return Skip::none;
   }
 

@@ -1,6 +1,24 @@
 #include "orderpulse/event/csv.h"
 
+#include <simdjson.h>
+
+#include <cstdint>
+#include <cstring>
+
 namespace orderpulse {
+
+bool is_valid_utf8(std::string_view s) {
+  // Nearly every record is ASCII, which a word-wise test of the high bits settles.
+  std::uint64_t high = 0;
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    high |= w;
+  }
+  for (; i < s.size(); ++i) high |= static_cast<unsigned char>(s[i]);
+  return (high & 0x8080808080808080ULL) == 0 || simdjson::validate_utf8(s.data(), s.size());
+}
 
 bool split_csv_record(std::string_view record, std::vector<std::string_view>& fields,
                       std::string& scratch) {

@@ -50,15 +50,6 @@ DropReason check_id(const RawValue& v, std::string_view& out, DropReason missing
   return DropReason::none;
 }
 
-// A price below zero that rounds to zero cents ("-0.004") is still below zero; "-0.00" is not.
-[[gnu::noinline]] bool negative_nonzero(std::string_view t) {
-  if (t.empty() || t.front() != '-') return false;
-  for (char c : t.substr(1)) {
-    if (c == 'e' || c == 'E') break;
-    if (c >= '1' && c <= '9') return true;
-  }
-  return false;
-}
 
 // The required event time: a JSON number or string, or CSV text, in a form parse_timestamp takes.
 DropReason check_time(const RawValue& v, TimestampMs& out) {
@@ -158,9 +149,7 @@ DropReason build_event(const RawFields& f, Event& e) {
   if (price.kind != ValueKind::number && price.kind != ValueKind::string && price.kind != ValueKind::text)
     return DropReason::bad_unit_price;
   Cents cents = 0;
-  const std::string_view price_text = trim_ws(price.text);
-  if (!parse_decimal_cents(price_text, cents) || cents < 0 || (cents == 0 && negative_nonzero(price_text)))
-    return DropReason::bad_unit_price;
+  if (!parse_price_cents(trim_ws(price.text), cents)) return DropReason::bad_unit_price;
   e.unit_price = cents;
   if ((r = check_time(at(Field::event_time), e.event_time)) != DropReason::none) return r;
   e.hash_keys();
@@ -407,29 +396,13 @@ DropReason RecordParser::parse_json(std::string_view text, std::size_t capacity,
   return DropReason::none;
 }
 
-namespace {
-
-// CSV text must be UTF-8, as JSON text is (simdjson checks that): an invalid byte would reach the
-// output as U+FFFD, and two different ids could print the same. Nearly every record is ASCII,
-// which a word-wise test of the high bits settles.
-bool is_utf8(std::string_view s) {
-  std::uint64_t high = 0;
-  std::size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    std::uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
-    high |= w;
-  }
-  for (; i < s.size(); ++i) high |= static_cast<unsigned char>(s[i]);
-  return (high & 0x8080808080808080ULL) == 0 || simdjson::validate_utf8(s.data(), s.size());
-}
-
-}  // namespace
 
 DropReason RecordParser::parse_csv(std::string_view text, const CsvSchema& schema, EventBatch& batch,
                                    RawFields& out) {
   out.fill(RawValue{});
-  if (!is_utf8(text)) return DropReason::malformed_csv;
+  // CSV text must be UTF-8, as JSON text is (simdjson checks that): an invalid byte would reach
+  // the output as U+FFFD, and two different ids could print the same.
+  if (!is_valid_utf8(text)) return DropReason::malformed_csv;
   if (!split_csv_record(text, cells_, scratch_) || cells_.size() != schema.columns) return DropReason::malformed_csv;
   const bool quoted = text.find('"') != std::string_view::npos;
   for (std::size_t f = 0; f < kFieldCount; ++f) {

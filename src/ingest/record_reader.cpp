@@ -62,11 +62,17 @@ std::size_t RecordReader::find_end(std::size_t from) {
   }
   for (std::size_t i = from; i < end_; ++i) {
     const char c = buf_[i];
-    if (c == '"') {
-      in_quotes_ = !in_quotes_;
-    } else if (c == '\n' && !in_quotes_) {
-      return i;
+    if (csv_state_ == CsvState::quoted) {
+      if (c == '"') csv_state_ = CsvState::quote_in_quoted;  // the closing quote, or half of a doubled one
+      continue;
     }
+    if (c == '"') {
+      const bool opens = csv_state_ == CsvState::field_start || csv_state_ == CsvState::quote_in_quoted;
+      csv_state_ = opens ? CsvState::quoted : CsvState::bare;
+      continue;
+    }
+    if (c == '\n') return i;
+    csv_state_ = c == ',' ? CsvState::field_start : CsvState::bare;
   }
   return std::string_view::npos;
 }
@@ -104,7 +110,7 @@ bool RecordReader::next(FramedRecord& out) {
       offset_ = out.end_offset;
       begin_ = nl + 1;
       scan_ = begin_;
-      in_quotes_ = false;
+      csv_state_ = CsvState::field_start;
       // Past the first record a BOM is data; short reads must not make a later one look leading.
       at_stream_start_ = false;
       return true;
@@ -139,7 +145,7 @@ bool RecordReader::next(FramedRecord& out) {
       offset_ = out.end_offset;
       begin_ = end_;
       scan_ = end_;
-      in_quotes_ = false;
+      csv_state_ = CsvState::field_start;
       return true;
     }
   }
@@ -192,7 +198,7 @@ bool RecordReader::skip_too_long(FramedRecord& out) {
   out.unterminated = unterminated;
   out.end_offset = offset_ + skip_consumed_;
   offset_ = out.end_offset;
-  in_quotes_ = false;
+  csv_state_ = CsvState::field_start;
   out.text = prefix_;
   return true;
 }

@@ -592,39 +592,49 @@ def frame_ndjson(data, file, max_line_bytes):
     return out
 
 
+_CSV_SPECIAL = re.compile(rb'[",\n]')
+
+
 def frame_csv(data, file, max_line_bytes):
     """bytes of a CSV file -> (header Record or None, [Record]). A record ends at a newline
-    outside double quotes; its line number is the physical line where it starts."""
+    outside a quoted field; its line number is the physical line where it starts. A quote opens
+    a quoted field only at the start of a field (RFC 4180: a bare field holds no quotes), so a
+    stray quote inside a bare field does not swallow the lines after it."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     records = []
     line = 1
     start = 0
     start_line = 1
-    in_quotes = False
     n = len(data)
-    i = 0
-    while i < n:
-        # fast path: jump to the next quote or newline
-        j_q = data.find(b'"', i)
-        j_n = data.find(b"\n", i)
-        if j_q == -1 and j_n == -1:
-            i = n
-            break
-        if j_n == -1 or (j_q != -1 and j_q < j_n):
-            in_quotes = not in_quotes
-            i = j_q + 1
+    state = "start"  # start of a field | bare | quoted | quote (a quote seen inside a quoted field)
+    prev = 0
+    for m in _CSV_SPECIAL.finditer(data):
+        i = m.start()
+        if i > prev and state in ("start", "quote"):
+            state = "bare"  # other bytes since the last special one: a field's text
+        prev = i + 1
+        c = data[i:i + 1]
+        if state == "quoted":
+            if c == b'"':
+                state = "quote"
+            elif c == b"\n":
+                line += 1
             continue
-        # a newline
-        line += 1
-        if not in_quotes:
-            raw = data[start:j_n]
+        if c == b'"':
+            state = "quoted" if state in ("start", "quote") else "bare"
+            continue
+        if c == b"\n":
+            line += 1
+            raw = data[start:i]
             if raw.endswith(b"\r"):
                 raw = raw[:-1]
             records.append((start_line, raw))
-            start = j_n + 1
+            start = i + 1
             start_line = line
-        i = j_n + 1
+            state = "start"
+            continue
+        state = "start" if c == b"," else "bare"
     if start < n:
         raw = data[start:]
         if raw.endswith(b"\r"):

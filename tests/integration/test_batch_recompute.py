@@ -346,9 +346,12 @@ def test_adversarial_lines(ctx):
                          b"b1,c,p\xff,1,2017-10-02T10:00:00Z,1\r\n"
                          b",,,,,\r\n"
                          b"b2,c,p\xc3\xa9, 1.50 , 2017-10-02T10:00:00Z , 2\r\n"
-                         b"b3,c,p,1,2017-10-02T10:00:00Z,  \r\n")
+                         b"b3,c,p,1,2017-10-02T10:00:00Z,  \r\n"
+                         b"b4,c,tv 55\" led,1,2017-10-02T10:00:00Z,1\r\n"  # a stray quote: this row only
+                         b"b5,c,p,1,2017-10-02T10:00:00Z,1\r\n")
     m = Model().run(Model().read(csv_path))
-    chk.eq([r.reason or "accepted" for r in m.records], ["malformed_csv", "accepted", "accepted"], "model self-check: CSV fates")
+    chk.eq([r.reason or "accepted" for r in m.records], ["malformed_csv", "accepted", "accepted", "malformed_csv", "accepted"],
+           "model self-check: CSV fates")
     result = oplib.run_batch(ctx, [csv_path])
     oplib.compare_all(chk, result, m, label="adversarial csv: ")
     chk.eq(result.summary().get("blank_lines"), 1, "the row of empty cells is a blank line")

@@ -53,6 +53,21 @@ TEST(RecordReader, CsvQuotedNewlinesKeepLineNumbers) {
   EXPECT_EQ(got[3].line, 6u);
 }
 
+TEST(RecordReader, AQuoteOpensAQuotedFieldOnlyAtAFieldsStart) {
+  // An inch mark inside a bare field leaves that record malformed (split_csv_record says so) but
+  // does not swallow the lines after it; quotes at a field's start, doubled quotes and a quote
+  // after a closing one still frame as RFC 4180 says.
+  auto got = frame("h1,h2\np1,tv 55\" led\np2,garden\n\"a\"\"\nb\",c\n\"x\"y,z\nlast,1\n", Framing::csv, 100);
+  ASSERT_EQ(got.size(), 6u);
+  EXPECT_EQ(got[1].text, "p1,tv 55\" led");
+  EXPECT_EQ(got[2].text, "p2,garden");
+  EXPECT_EQ(got[2].line, 3u);
+  EXPECT_EQ(got[3].text, "\"a\"\"\nb\",c");
+  EXPECT_EQ(got[4].text, "\"x\"y,z");
+  EXPECT_EQ(got[4].line, 6u);
+  EXPECT_EQ(got[5].text, "last,1");
+}
+
 TEST(RecordReader, TooLongRecordsAreSkippedNotBuffered) {
   const std::string huge(10 << 20, 'x');  // 10 MiB, far above the limit and the read chunk
   auto got = frame("ok1\n" + huge + "\nok2\n" + huge, Framing::lines, 1 << 20);

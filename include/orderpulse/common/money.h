@@ -23,6 +23,11 @@ std::optional<Cents> parse_decimal_cents(std::string_view text);
 // store-forwarding stall per call).
 bool parse_decimal_cents(std::string_view text, Cents& out);
 
+// A price: as parse_decimal_cents, but never below zero, not even by less than the half cent
+// that rounds to 0.00 ("-0.004" is refused; "-0.00" is zero). The engine's unit_price and the
+// Olist replay's price use it alike.
+bool parse_price_cents(std::string_view text, Cents& out);
+
 // "1234.50": exactly two decimals.
 void append_cents(std::string& out, Cents cents);
 std::string format_cents(Cents cents);

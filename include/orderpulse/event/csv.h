@@ -15,6 +15,9 @@ namespace orderpulse {
 bool split_csv_record(std::string_view record, std::vector<std::string_view>& fields,
                       std::string& scratch);
 
+// True when `text` is valid UTF-8. CSV readers check each record: JSON text is checked by simdjson.
+bool is_valid_utf8(std::string_view text);
+
 // Strips a UTF-8 byte order mark.
 std::string_view strip_bom(std::string_view s);
 

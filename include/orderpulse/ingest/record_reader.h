@@ -66,7 +66,11 @@ class RecordReader {
   std::size_t begin_ = 0;  // start of the current record in buf_
   std::size_t scan_ = 0;   // how far find_end has looked
   std::size_t end_ = 0;    // end of valid data in buf_
-  bool in_quotes_ = false;
+  // Where CSV framing stands in the current record. A quote opens a quoted field only at a field's
+  // start, as split_csv_record reads it: a stray quote inside a bare field (an inch mark, say)
+  // leaves that one record malformed instead of swallowing the lines after it.
+  enum class CsvState : std::uint8_t { field_start, bare, quoted, quote_in_quoted };
+  CsvState csv_state_ = CsvState::field_start;
   bool eof_ = false;
   bool follow_ = false;
   bool at_stream_start_ = true;
