@@ -89,15 +89,13 @@ namespace {
 
 }  // namespace
 
-bool parse_price_cents(std::string_view text, Cents& out) {
-  if (!parse_decimal_cents(text, out) || out < 0) return false;
-  if (out != 0 || text.empty() || text.front() != '-') return true;
+bool is_negative_zero_price(std::string_view text) {
   // Zero cents from a minus sign: below zero unless every digit of the mantissa is 0.
   for (char c : text.substr(1)) {
     if (c == 'e' || c == 'E') break;
-    if (c >= '1' && c <= '9') return false;
+    if (c >= '1' && c <= '9') return true;
   }
-  return true;
+  return false;
 }
 
 bool parse_decimal_cents(std::string_view s, Cents& out) {

@@ -26,7 +26,11 @@ bool parse_decimal_cents(std::string_view text, Cents& out);
 // A price: as parse_decimal_cents, but never below zero, not even by less than the half cent
 // that rounds to 0.00 ("-0.004" is refused; "-0.00" is zero). The engine's unit_price and the
 // Olist replay's price use it alike.
-bool parse_price_cents(std::string_view text, Cents& out);
+bool is_negative_zero_price(std::string_view text);  // "-0.004": zero cents, below zero
+inline bool parse_price_cents(std::string_view text, Cents& out) {
+  if (!parse_decimal_cents(text, out) || out < 0) return false;
+  return out != 0 || text.empty() || text.front() != '-' || !is_negative_zero_price(text);
+}
 
 // "1234.50": exactly two decimals.
 void append_cents(std::string& out, Cents cents);
