@@ -75,6 +75,18 @@ std::size_t RecordReader::find_end(std::size_t from) {
   return std::string_view::npos;
 }
 
+void RecordReader::set_text(FramedRecord& out, const char* start, std::size_t len) {
+  // The CR of a CRLF end is not part of the record, so it does not count against the limit.
+  if (len > 0 && start[len - 1] == '\r') --len;
+  out.too_long = len > max_record_;
+  if (out.too_long) {
+    prefix_.assign(start, std::min(len, kLedgerPrefix));
+    out.text = prefix_;
+  } else {
+    out.text = std::string_view(start, len);
+  }
+}
+
 bool RecordReader::next(FramedRecord& out) {
   if (skipping_) return skip_too_long(out);
   while (true) {
@@ -96,15 +108,7 @@ bool RecordReader::next(FramedRecord& out) {
       out.unterminated = false;
       if (framing_ == Framing::csv) line_ += static_cast<std::uint64_t>(std::count(start, start + len, '\n'));
       ++line_;
-      // The CR of a CRLF end is not part of the record, so it does not count against the limit.
-      if (len > 0 && start[len - 1] == '\r') --len;
-      out.too_long = len > max_record_;
-      if (out.too_long) {
-        prefix_.assign(start, std::min(len, kLedgerPrefix));
-        out.text = prefix_;
-      } else {
-        out.text = std::string_view(start, len);
-      }
+      set_text(out, start, len);
       offset_ = out.end_offset;
       begin_ = nl + 1;
       scan_ = begin_;
@@ -131,15 +135,7 @@ bool RecordReader::next(FramedRecord& out) {
       out.end_offset = offset_ + len;
       out.unterminated = true;
       if (framing_ == Framing::csv) line_ += static_cast<std::uint64_t>(std::count(start, start + len, '\n'));
-      if (len > 0 && start[len - 1] == '\r') --len;
-      // The buffer holds up to one byte over the limit (room for a CR): without one, too long.
-      out.too_long = len > max_record_;
-      if (out.too_long) {
-        prefix_.assign(start, std::min(len, kLedgerPrefix));
-        out.text = prefix_;
-      } else {
-        out.text = std::string_view(start, len);
-      }
+      set_text(out, start, len);  // may be one byte over the limit: room for a CR that never came
       offset_ = out.end_offset;
       begin_ = end_;
       scan_ = end_;

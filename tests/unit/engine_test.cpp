@@ -185,13 +185,17 @@ TEST(Engine, ConservationOfRecords) {
 namespace orderpulse {
 namespace {
 
+// Writes `text` to `path` (a catalog for the test).
+void write_file(const std::string& path, const char* text) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  ASSERT_NE(f, nullptr) << path;
+  std::fputs(text, f);
+  std::fclose(f);
+}
+
 TEST(Engine, CatalogFillsCategoriesAndTracksStock) {
   const std::string path = ::testing::TempDir() + "/catalog_test.csv";
-  {
-    std::FILE* f = std::fopen(path.c_str(), "w");
-    std::fputs("product_id,category,stock,reorder_level\r\npA,toys,10,2\n\"pB\",\"home, garden\",5,1\npC,,7,1\n", f);
-    std::fclose(f);
-  }
+  write_file(path, "product_id,category,stock,reorder_level\r\npA,toys,10,2\n\"pB\",\"home, garden\",5,1\npC,,7,1\n");
   auto catalog = std::make_shared<const Catalog>(Catalog::load_csv(path));
   ASSERT_EQ(catalog->size(), 3u);
   Engine engine(Config::parse_json(R"({"windows":[{"size":"1m"}]})", "t"), catalog);
@@ -221,9 +225,7 @@ TEST(Engine, CatalogFillsCategoriesAndTracksStock) {
 
 TEST(Catalog, BadRowsAreOneLineErrors) {
   const std::string path = ::testing::TempDir() + "/catalog_bad.csv";
-  std::FILE* f = std::fopen(path.c_str(), "w");
-  std::fputs("product_id,category,stock\npA,toys,ten\n", f);
-  std::fclose(f);
+  write_file(path, "product_id,category,stock\npA,toys,ten\n");
   try {
     Catalog::load_csv(path);
     FAIL() << "bad stock accepted";
@@ -239,9 +241,7 @@ TEST(Catalog, BadRowsAreOneLineErrors) {
   } catch (const std::runtime_error& e) {
     EXPECT_EQ(std::string(e.what()).rfind("catalog " + ::testing::TempDir(), 0), 0u) << e.what();
   }
-  f = std::fopen(path.c_str(), "w");
-  std::fputs("product_id,stock\npA,9223372036854775807\n", f);
-  std::fclose(f);
+  write_file(path, "product_id,stock\npA,9223372036854775807\n");
   EXPECT_THROW(Catalog::load_csv(path), std::runtime_error);
   std::remove(path.c_str());
 }
@@ -250,9 +250,7 @@ TEST(Catalog, BadRowsAreOneLineErrors) {
 // product untracked (no stock, no alerts), not at zero. Header names may carry blanks.
 TEST(Catalog, StockOnlyWhereGiven) {
   const std::string path = ::testing::TempDir() + "/catalog_stock.csv";
-  std::FILE* f = std::fopen(path.c_str(), "w");
-  std::fputs("product_id, category ,\tstock, reorder_level\npA,toys,10,2\npB,books,,1\npC,garden, 7 ,\n", f);
-  std::fclose(f);
+  write_file(path, "product_id, category ,\tstock, reorder_level\npA,toys,10,2\npB,books,,1\npC,garden, 7 ,\n");
   const Catalog c = Catalog::load_csv(path);
   ASSERT_NE(c.find("pA"), nullptr);
   EXPECT_TRUE(c.find("pA")->tracked);
@@ -262,9 +260,7 @@ TEST(Catalog, StockOnlyWhereGiven) {
   EXPECT_TRUE(c.find("pC")->tracked);
   EXPECT_EQ(c.find("pC")->stock, 7);
   EXPECT_EQ(c.find("pC")->reorder_level, 0);
-  f = std::fopen(path.c_str(), "w");
-  std::fputs("product_id,category\npA,toys\n", f);
-  std::fclose(f);
+  write_file(path, "product_id,category\npA,toys\n");
   auto catalog = std::make_shared<const Catalog>(Catalog::load_csv(path));
   EXPECT_FALSE(catalog->find("pA")->tracked);
   const test::Collected out =

@@ -63,6 +63,8 @@ class RecordReader {
   bool fill();                         // false at EOF
   std::size_t find_end(std::size_t from);  // index of the terminating '\n' or npos
   bool skip_too_long(FramedRecord& out);
+  // A record's text without its CR, or its ledger prefix when it is over the limit.
+  void set_text(FramedRecord& out, const char* start, std::size_t len);
 
   int fd_;
   Framing framing_;
