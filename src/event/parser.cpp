@@ -50,7 +50,6 @@ DropReason check_id(const RawValue& v, std::string_view& out, DropReason missing
   return DropReason::none;
 }
 
-
 // The required event time: a JSON number or string, or CSV text, in a form parse_timestamp takes.
 DropReason check_time(const RawValue& v, TimestampMs& out) {
   if (is_missing(v)) return DropReason::missing_event_time;
@@ -241,7 +240,7 @@ bool has_backslash(const char* p, std::size_t n) {
 // `[1,,2]` or `"\x"` would pass unseen: this walk reads every part of the value, which is rare.
 bool is_valid_json(simdjson::ondemand::value value, int depth = 0) {
   using namespace simdjson;
-  if (depth > 256) return false;
+  if (depth > static_cast<int>(DEFAULT_MAX_DEPTH)) return false;  // simdjson's own nesting limit
   ondemand::json_type type;
   if (value.type().get(type)) return false;
   switch (type) {
