@@ -62,7 +62,22 @@ class SocketSource::Connection : public std::enable_shared_from_this<Connection>
       return;
     }
     server_.probe_.bytes += n;
-    const std::size_t end = used_ + n;
+    std::size_t end = used_ + n;
+    // A UTF-8 BOM may open a connection's stream as it may open a file: it is not part of the
+    // first line (RecordReader drops it the same way).
+    if (at_stream_start_) {
+      if (end < 3 && starts_like_bom(end)) {
+        used_ = end;  // too few bytes to tell yet
+        do_read();
+        return;
+      }
+      if (starts_like_bom(3)) {
+        std::memmove(buf_.data(), buf_.data() + 3, end - 3);
+        end -= 3;
+        used_ = 0;  // the bytes held back were the BOM's: the scan starts afresh
+      }
+      at_stream_start_ = false;
+    }
     lines_.clear();
     prefixes_.clear();
     std::size_t start = 0;
@@ -109,6 +124,9 @@ class SocketSource::Connection : public std::enable_shared_from_this<Connection>
     }
   }
 
+  // The first k (1..3) bytes of the buffer are those of a UTF-8 BOM.
+  bool starts_like_bom(std::size_t k) const { return std::memcmp(buf_.data(), "\xEF\xBB\xBF", k) == 0; }
+
   bool is_blank(std::size_t start, std::size_t len) const {
     return is_blank_record(std::string_view(buf_.data() + start, len), Framing::lines);
   }
@@ -132,12 +150,16 @@ class SocketSource::Connection : public std::enable_shared_from_this<Connection>
     prefixes_.clear();
     if (skipping_) {
       add_too_long(skip_prefix_, skip_line_);
+    } else if (at_stream_start_ && used_ > 0 && used_ < 3 && starts_like_bom(used_)) {
+      // nothing but (part of) a BOM: no record, as in batch mode
     } else if (used_ > 0) {
       std::size_t len = used_;
       if (buf_[len - 1] == '\r') --len;
       if (len > server_.max_line_) {
         add_too_long(std::string_view(buf_.data(), len), line_);  // one byte over: no CR ended it
-      } else if (!is_blank(0, len)) {
+      } else if (is_blank(0, len)) {
+        ++server_.probe_.blank_lines;  // counted as any blank line is
+      } else {
         lines_.push_back({0, len, line_, RecordFlag::truncated});
       }
     }
@@ -152,6 +174,7 @@ class SocketSource::Connection : public std::enable_shared_from_this<Connection>
   std::vector<char> buf_;
   std::size_t used_ = 0;  // bytes of an unfinished line at the start of buf_
   std::uint64_t line_ = 1;
+  bool at_stream_start_ = true;  // no byte of the stream framed yet: a BOM may come
   bool skipping_ = false;
   std::uint64_t skip_line_ = 0;
   std::string skip_prefix_;  // head of the over-long line being skipped across reads

@@ -280,6 +280,8 @@ def test_bad_input_on_socket(ctx):
          b"\n \t \r\nh\xc3\xa9llo \xe2\x9c\x93\r\n" + valid("crlf", 4)[:-1] + b"\r\n\n{\"a\":\"\\u00e9\"}",
          [("malformed_json", 3, "h\u00e9llo \u2713"), ("truncated", 6, '{"a":"\\u00e9"}')], 1),
         ("closed after blanks only", b"   ", [], 0),
+        # a UTF-8 BOM opening a connection's stream is not part of its first line, as in a file
+        ("a BOM first", b"\xef\xbb\xbf" + valid("bom", 5) + b"\xef\xbb\xbf\n", [("malformed_json", 2, "\ufeff")], 1),
     ]
     with servelib.Server(ctx) as srv:
         peers = {}
@@ -297,6 +299,12 @@ def test_bad_input_on_socket(ctx):
         read += 2
         accepted += 1
         srv.wait_read(read, timeout=30, what=f"counters.read == {read} after '{name}'")
+        # the BOM arriving a byte at a time
+        servelib.send_connection(srv.ingest, b"\xef\xbb\xbf" + valid("bom-bytewise", 6), chunk=1)
+        read += 1
+        accepted += 1
+        snap = srv.wait_read(read, timeout=30, what="the record after a BOM sent a byte at a time")
+        chk.eq(snap["counters"]["accepted"], accepted, "counters.accepted after a BOM sent a byte at a time")
         # still serving: a valid record afterwards is accepted
         servelib.send_connection(srv.ingest, valid("final", 3))
         snap = srv.wait_read(read + 1, timeout=30, what="the valid record sent after the bad input")
@@ -324,6 +332,8 @@ def test_bad_input_on_socket(ctx):
     chk.eq(got_counts, want_counts, "/metrics orderpulse_records_dropped_total by reason")
     chk.eq({k: v for k, v in snap["counters"]["dropped_by_reason"].items() if v}, want_counts,
            "/api/snapshot counters.dropped_by_reason")
+    # blank lines: two, and one more in the CRLF case, and the blanks-only tail of a closed connection
+    chk.eq(srv.summary(chk).get("blank_lines"), 4, "summary.json blank_lines (a blank tail counts too)")
     chk.done()
 
 
