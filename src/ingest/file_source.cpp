@@ -70,7 +70,7 @@ bool FileSource::open_next() {
     ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
   }
   format_ = forced_ ? *forced_ : format_for_path(path);
-  reader_ = std::make_unique<RecordReader>(fd_, format_ == InputFormat::csv ? Framing::csv : Framing::lines, max_record_);
+  reader_ = std::make_unique<RecordReader>(fd_, framing_for(format_), max_record_);
   need_header_ = format_ == InputFormat::csv;
   schema_ = nullptr;
   origin_ = &origins_.emplace_back(RecordOrigin{kSourceId, "file", "file", path == "-" ? "<stdin>" : path});
@@ -92,7 +92,7 @@ bool FileSource::fill(EventBatch& batch, std::size_t max_records) {
       close_current();
       continue;
     }
-    if (!rec.too_long && is_blank_record(rec.text, format_ == InputFormat::csv ? Framing::csv : Framing::lines)) {
+    if (!rec.too_long && is_blank_record(rec.text, framing_for(format_))) {
       ++blank_lines_;
       continue;
     }

@@ -134,7 +134,7 @@ void FollowSource::close_file(File& f) {
 }
 
 void FollowSource::start_reading(File& f, std::uint64_t offset, std::uint64_t line) {
-  f.reader = std::make_unique<RecordReader>(f.fd, f.format == InputFormat::csv ? Framing::csv : Framing::lines,
+  f.reader = std::make_unique<RecordReader>(f.fd, framing_for(f.format),
                                             max_record_, offset, line);
   f.reader->set_follow(!options_.stop_at_eof);
   f.need_header = f.format == InputFormat::csv;
@@ -358,7 +358,7 @@ bool FollowSource::read_chunk(File& f) {
       f.at_end = true;
       break;
     }
-    if (!rec.too_long && is_blank_record(rec.text, f.format == InputFormat::csv ? Framing::csv : Framing::lines)) {
+    if (!rec.too_long && is_blank_record(rec.text, framing_for(f.format))) {
       ++blanks;
       continue;
     }

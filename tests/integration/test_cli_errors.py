@@ -120,6 +120,15 @@ def test_usage_errors(ctx):
     expect_exit(chk, ctx, ["--input", inp, "--input", "/proc/self/mem", "--output-dir", out], 1,
                 "an input that fails to read", must_mention=["/proc/self/mem"])
     chk.expect(not (out / "summary.json").exists(), "a failed run left the earlier run's summary.json in place")
+    # A catalog without stock figures fills categories but tracks no stock: no low_inventory
+    # alert for a product it lists (it used to read as stock 0 and fire for every sale).
+    cat = ctx.dir("cat") / "catalog.csv"
+    cat.write_text("product_id,category\np1,toys\n")
+    out = ctx.dir("out")
+    proc = oplib.run(oplib.batch_cmd(ctx, [inp], out, catalog=cat), timeout=60)
+    chk.expect(proc.returncode == 0, f"a catalog without stock: {oplib.describe(proc)}")
+    chk.eq((out / "alerts.jsonl").read_text(), "", "alerts.jsonl with a catalog that gives no stock")
+    chk.expect('"category":"toys"' in (out / "windows.jsonl").read_text(), "the catalog's category fills the record's")
     # help works and exits 0
     proc = oplib.run([ctx.orderpulse, "batch", "--help"], timeout=60)
     chk.expect(proc.returncode == 0 and b"--input" in proc.stdout + proc.stderr,

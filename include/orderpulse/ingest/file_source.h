@@ -20,6 +20,8 @@ enum class InputFormat : std::uint8_t { ndjson, csv };
 
 // From the extension: .csv is CSV, anything else (.ndjson, .jsonl, .json, stdin) NDJSON.
 InputFormat format_for_path(const std::string& path);
+// How records of a format are framed: CSV keeps quoted newlines inside a record.
+inline Framing framing_for(InputFormat f) { return f == InputFormat::csv ? Framing::csv : Framing::lines; }
 
 class FileSource {
  public:
