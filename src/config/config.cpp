@@ -163,10 +163,21 @@ Config Config::parse_json(std::string_view text, const std::string& origin) {
         if (size <= 0) throw ConfigError(item + ".size' is required and must be positive");
         if (slide == 0) slide = size;  // tumbling
         if (slide < 0 || slide > size) throw ConfigError(item + ".slide' must be positive and at most the size");
+        if (const std::int64_t per_record = (size + slide - 1) / slide; per_record > kMaxWindowsPerRecord)
+          throw ConfigError(item + "' (" + make_window_spec(size, slide).name + ") puts each record in " +
+                            std::to_string(per_record) + " windows; at most " + std::to_string(kMaxWindowsPerRecord) +
+                            " (size / slide)");
         c.windows.push_back(make_window_spec(size, slide));
         for (std::size_t j = 0; j + 1 < c.windows.size(); ++j)
           if (c.windows[j].name == c.windows.back().name) throw ConfigError(item + "' repeats window " + c.windows[j].name);
       }
+      const DurationMs pane = c.pane_size();
+      for (const WindowSpec& w : c.windows)
+        if (w.size / pane > kMaxPanesPerWindow)
+          throw ConfigError(where + ": panes would be " + format_duration(pane) +
+                            " (the greatest common divisor of every size and slide), so " + w.name + " spans " +
+                            std::to_string(w.size / pane) + " of them; at most " + std::to_string(kMaxPanesPerWindow) +
+                            ": choose sizes and slides with a larger common divisor");
     } else {
       throw ConfigError(origin + ": unknown key '" + key +
                         "' (known: watermark_delay, dedup_horizon, windows, max_line_bytes, max_batch_size, "

@@ -73,6 +73,11 @@ def test_config_errors(ctx):
         ("a number JSON cannot hold", '{"top_n": 1e999}', ["config"]),
         ("a duration that would overflow", '{"watermark_delay": "1000000000000d"}', ["watermark_delay"]),
         ("a NUL byte hiding the rest", '{"top_n": 5}\0{"frobnicate": 1', ["NUL"]),
+        # Specs whose state would grow without bound are refused, not left to exhaust memory.
+        ("a slide that puts each record in 60000 windows", '{"windows": [{"size": "10m", "slide": "10ms"}]}',
+         ["windows[0]", "10m/10ms", "60000"]),
+        ("sizes whose common divisor makes 1 ms panes", '{"windows": [{"size": "10m", "slide": "1m"}, {"size": "60001ms"}]}',
+         ["1ms", "600000"]),
     ]
     for i, (what, text, mention) in enumerate(cases):
         cfg = d / f"config{i}.json"
@@ -89,6 +94,11 @@ def test_config_errors(ctx):
                                "max_line_bytes": 1048576, "max_batch_size": 65536, "top_n": 10}))
     proc = oplib.run(oplib.batch_cmd(ctx, [inp], ctx.dir("out"), config=cfg), timeout=60)
     chk.expect(proc.returncode == 0, f"the spec's example config is rejected: {oplib.describe(proc)}")
+    # and so are specs at the bounds: a day sliding by 10 s (8640 windows a record), 1 s panes.
+    cfg = d / "bounds.json"
+    cfg.write_text(json.dumps({"windows": [{"size": "1d", "slide": "10s"}, {"size": "1m", "slide": "1s"}]}))
+    proc = oplib.run(oplib.batch_cmd(ctx, [inp], ctx.dir("out"), config=cfg), timeout=120)
+    chk.expect(proc.returncode == 0, f"a config at the window bounds is rejected: {oplib.describe(proc)}")
     chk.done()
 
 

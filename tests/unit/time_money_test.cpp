@@ -180,6 +180,12 @@ TEST(Config, DurationsAndErrors) {
       EXPECT_EQ(std::string(e.what()).rfind("cfg.json: ", 0), 0u) << e.what();
     }
   }
+  // Window specs whose state would grow without bound: too many windows a record, too many panes.
+  EXPECT_THROW(Config::parse_json(R"({"windows":[{"size":"10m","slide":"59ms"}]})", "t"), ConfigError);
+  EXPECT_NO_THROW(Config::parse_json(R"({"windows":[{"size":"10m","slide":"60ms"}]})", "t"));
+  EXPECT_THROW(Config::parse_json(R"({"windows":[{"size":"10m"},{"size":"60001ms"}]})", "t"), ConfigError);
+  EXPECT_NO_THROW(Config::parse_json(R"({"windows":[{"size":"100s"},{"size":"1ms"}]})", "t"));
+  EXPECT_THROW(Config::parse_json(R"({"windows":[{"size":"100001ms"},{"size":"1ms"}]})", "t"), ConfigError);
   EXPECT_EQ(parse_duration("11574074d"), 11574074LL * 86'400'000);
   EXPECT_THROW(parse_duration("11574075d"), ConfigError);
 }

@@ -61,6 +61,13 @@ struct Config {
 
 // The longest duration a config may give: 10^15 ms, the reach of epoch-millisecond event times.
 inline constexpr DurationMs kMaxDuration = 1'000'000'000'000'000;
+// Bounds on the window specs. Each record updates one pane, but a sliding spec keeps size/slide
+// windows open and the panes are the gcd of every size and slide: beyond these the state and the
+// work per window grow without bound in practice (`10m` sliding by `10ms` took 12 GiB for 100k
+// records), so such a config is refused rather than left to exhaust memory.
+inline constexpr std::int64_t kMaxWindowsPerRecord = 10'000;  // size / slide, rounded up
+inline constexpr std::int64_t kMaxPanesPerWindow = 100'000;   // size / pane
+
 // "30s" -> 30000. Throws ConfigError on anything else.
 DurationMs parse_duration(std::string_view text);
 // 600000 -> "10m": the largest unit that divides exactly.
