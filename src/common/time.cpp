@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "orderpulse/common/bytes.h"
+
 namespace orderpulse {
 namespace {
 
@@ -43,12 +45,6 @@ bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 int days_in_month(int y, int m) {
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   return m == 2 && is_leap(y) ? 29 : kDays[m - 1];
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 // Parses "HH:MM[:SS[.fraction]]" starting at pos.
@@ -156,7 +152,7 @@ Canonical parse_canonical(std::string_view s, TimestampMs& out) {
 
 // Every form parse_timestamp accepts. Out of line: the canonical form is the hot path.
 [[gnu::noinline]] std::optional<TimestampMs> parse_timestamp_general(std::string_view text) {
-  std::string_view s = trim(text);
+  std::string_view s = trim_blanks(text);
   if (s.empty()) return std::nullopt;
   bool all_digits = true;
   for (char c : s) all_digits = all_digits && is_digit(c);
@@ -219,7 +215,7 @@ std::optional<TimestampMs> parse_timestamp(std::string_view text) {
 }
 
 std::optional<TimestampMs> parse_us_datetime(std::string_view text) {
-  std::string_view s = trim(text);
+  std::string_view s = trim_blanks(text);
   std::size_t pos = 0;
   int mo = 0, d = 0, y = 0, h = 0, mi = 0, sec = 0, ms = 0;
   if (!read_var(s, pos, 2, mo) || pos >= s.size() || s[pos++] != '/' || !read_var(s, pos, 2, d) ||

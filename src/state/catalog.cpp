@@ -10,19 +10,13 @@
 #include <system_error>
 #include <vector>
 
+#include "orderpulse/common/bytes.h"
 #include "orderpulse/common/hash.h"
 #include "orderpulse/event/csv.h"
 #include "orderpulse/ingest/record_reader.h"
 
 namespace orderpulse {
 namespace {
-
-// Blanks (space, tab) around a cell are not part of it, as in the event input.
-std::string_view trim_blanks(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // A count cell: empty (nullopt) or a whole number from 0 to kMaxCount.
 std::optional<std::int64_t> parse_count(std::string_view s, const std::string& where, const char* column) {

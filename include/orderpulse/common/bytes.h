@@ -35,4 +35,12 @@ inline bool same_bytes(std::string_view a, std::string_view b) {
   return a.size() == b.size() && same_bytes(a.data(), b.data(), a.size());
 }
 
+// Without the blanks (space, tab) around it: how a time, a CSV cell of a catalog or a number is
+// read. JSON tokens use the parser's own trim, which also drops CR and LF (JSON whitespace).
+inline std::string_view trim_blanks(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
 }  // namespace orderpulse
