@@ -558,18 +558,23 @@ def parse_decimal_text(s):
 
 FIELDS = ["order_id", "line", "customer_id", "product_id", "category", "quantity", "unit_price", "event_time"]
 REQUIRED = {"order_id", "customer_id", "product_id", "unit_price", "event_time"}
+# A record whose `type` is "restock" (blanks around it ignored) adds stock: only these fields are
+# read, quantity up to 10,000,000; it is subject to lateness, never a duplicate, in no window.
+RESTOCK_FIELDS = ["product_id", "quantity", "event_time"]
+RESTOCK_REQUIRED = {"product_id", "event_time"}
 ID_FIELDS = ("order_id", "customer_id", "product_id")
 ABSENT = object()
 
 
 class Record:
     """One framed record of the input, and (once validated) its event fields or drop reason."""
-    __slots__ = ("file", "line", "raw", "too_long", "reason", "order_id", "line_no", "customer_id",
+    __slots__ = ("file", "line", "raw", "too_long", "reason", "restock", "order_id", "line_no", "customer_id",
                  "product_id", "category", "quantity", "cents", "t")
 
     def __init__(self, file, line, raw, too_long=False):
         self.file, self.line, self.raw, self.too_long = file, line, raw, too_long
         self.reason = None
+        self.restock = False
         self.category = None
 
 
@@ -701,15 +706,17 @@ def split_csv(raw):
 def _validate(rec, get, typed):
     """Applies the field rules in field order; sets rec's fields or rec.reason.
     get(name) -> ABSENT | value (JSON value when typed, else CSV cell text)."""
-    vals = {}
-    for name in FIELDS:
+    kind = get("type")
+    restock = isinstance(kind, str) and kind.strip(BLANKS) == "restock"
+    vals = dict.fromkeys(FIELDS)
+    for name in RESTOCK_FIELDS if restock else FIELDS:
         v = get(name)
         if v is None:
             v = ABSENT  # JSON null: as if absent
         if not typed and v is not ABSENT and v.strip(BLANKS) == "":
             v = ABSENT  # an empty CSV cell, or one of blanks only: absent
         if v is ABSENT:
-            if name in REQUIRED:
+            if name in (RESTOCK_REQUIRED if restock else REQUIRED):
                 return f"missing_field:{name}"
             vals[name] = None
             continue
@@ -730,7 +737,8 @@ def _validate(rec, get, typed):
                 if not re.fullmatch(r"-?[0-9]+", v.strip(BLANKS)):
                     return f"bad_value:{name}"
                 iv = int(v.strip(BLANKS))
-            if iv < 1 or (name == "quantity" and iv > 10_000) or (name == "line" and iv > MAX_LINE):
+            max_quantity = 10_000_000 if restock else 10_000
+            if iv < 1 or (name == "quantity" and iv > max_quantity) or (name == "line" and iv > MAX_LINE):
                 return f"bad_value:{name}"
             vals[name] = iv
         elif name == "unit_price":
@@ -763,6 +771,7 @@ def _validate(rec, get, typed):
             if t is None:
                 return "bad_timestamp"
             vals[name] = t
+    rec.restock = restock
     rec.order_id = vals["order_id"]
     rec.line_no = vals["line"] if vals["line"] is not None else 1
     rec.customer_id = vals["customer_id"]
@@ -886,6 +895,10 @@ class Model:
                 key = (r.order_id, r.line_no)
                 if wm is not None and r.t < wm:
                     r.reason = "late"
+                elif r.restock:
+                    accepted.append(r)
+                    max_t = r.t if max_t is None else max(max_t, r.t)
+                    continue
                 elif key in last_by_key and last_by_key[key] >= wm - self.horizon:
                     r.reason = "duplicate"
                 else:
@@ -939,6 +952,8 @@ class ModelResult:
         self.totals = Agg()
         wins = {}
         for r in accepted:
+            if r.restock:
+                continue  # stock only: no sales
             cat = self.category_of(r)
             self.totals.add(r, cat)
             for si, (_, size, slide) in enumerate(model.specs):

@@ -290,7 +290,8 @@ def test_adversarial_lines(ctx):
     malformed; escaped keys name their fields; ids count characters; a price below zero is
     rejected even when it rounds to 0.00; the CR of a CRLF end does not count against
     max_line_bytes; times past the year 9999 keep all their digits; CSV text must be UTF-8; blank
-    rows are not records. Checked against the model as well, at batch sizes 1 and 4096."""
+    rows are not records; a restock reads only its product, quantity and time, is never a
+    duplicate and sells nothing. Checked against the model as well, at batch sizes 1 and 4096."""
     tail = '"customer_id":"c","product_id":"p","unit_price":1,"event_time":"2017-10-02T10:00:00Z"}'
     e64 = "\u00e9" * 64
     ndjson = [  # (line bytes, fate)
@@ -309,6 +310,17 @@ def test_adversarial_lines(ctx):
         (('{"order_id":"' + e64 + 'x",' + tail).encode(), "bad_value:order_id"),
         (b'{"order_id":"a11","category":"' + b"k" * 100 + b'",' + tail.encode(), "accepted"),
         (b'{"order_id":"a12","customer_id":"c","product_id":"p","unit_price":1,"event_time":"2017-10-02T10:00:01,5Z"}', "accepted"),
+        # Restocks: only product, quantity (up to 10^7) and time are read; never duplicates; no sales.
+        (b'{"type":"restock","product_id":"p","quantity":20000,"event_time":"2017-10-02T10:00:02Z"}', "accepted"),
+        (b'{"type":" restock\\t","product_id":"p","event_time":"2017-10-02T10:00:02Z","line":"x","unit_price":-5}', "accepted"),
+        (b'{"type":"restock","product_id":"p","quantity":20000,"event_time":"2017-10-02T10:00:02Z"}', "accepted"),
+        (b'{"type":"re\u0073tock","product_id":"p","quantity":10000000,"event_time":1506938402000}', "accepted"),
+        (b'{"type":"restock","product_id":"p","quantity":10000001,"event_time":"2017-10-02T10:00:02Z"}', "bad_value:quantity"),
+        (b'{"type":"restock","quantity":5,"event_time":"2017-10-02T10:00:02Z"}', "missing_field:product_id"),
+        (b'{"type":"restock","product_id":"p","event_time":"yesterday"}', "bad_timestamp"),
+        (b'{"type":"restock","product_id":"p","event_time":"2017-10-02T09:00:00Z"}', "late"),
+        (b'{"type":"Restock","product_id":"p","quantity":5,"event_time":"2017-10-02T10:00:02Z"}', "missing_field:order_id"),
+        (b'{"type":7,"order_id":"a14",' + tail.encode(), "accepted"),
     ]
     d = ctx.dir("adversarial")
     chk = Check()
@@ -355,6 +367,19 @@ def test_adversarial_lines(ctx):
     result = oplib.run_batch(ctx, [csv_path])
     oplib.compare_all(chk, result, m, label="adversarial csv: ")
     chk.eq(result.summary().get("blank_lines"), 1, "the row of empty cells is a blank line")
+    # CSV restocks: a `type` column; the order columns of a restock row are not read.
+    restock_csv = d / "restocks.csv"
+    restock_csv.write_bytes(b"type,order_id,customer_id,product_id,unit_price,event_time,quantity\r\n"
+                            b"restock,,,p,,2017-10-02T10:00:00Z,20000\r\n"
+                            b'" restock ",x,c,p,-1,2017-10-02T10:00:01Z,\r\n'
+                            b"restock,,,,,2017-10-02T10:00:01Z,5\r\n"
+                            b"order,r1,c,p,2.50,2017-10-02T10:00:01Z,20000\r\n"
+                            b",r2,c,p,2.50,2017-10-02T10:00:01Z,3\r\n")
+    m = Model().run(Model().read(restock_csv))
+    chk.eq([r.reason or "accepted" for r in m.records],
+           ["accepted", "accepted", "missing_field:product_id", "bad_value:quantity", "accepted"], "model self-check: CSV restock fates")
+    result = oplib.run_batch(ctx, [restock_csv])
+    oplib.compare_all(chk, result, m, label="csv restocks: ")
     chk.done()
 
 if __name__ == "__main__":
