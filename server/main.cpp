@@ -29,10 +29,10 @@ int main(int argc, char** argv) {
   BatchOptions batch;
   std::string format;
   CLI::App* batch_cmd = app.add_subcommand("batch", "Replay files through the operators and write the results");
-  batch_cmd->add_option("-i,--input", batch.inputs, "Input file, NDJSON or CSV by extension; '-' for stdin; repeatable, read in order")->required();
-  batch_cmd->add_option("-o,--output-dir", batch.output_dir, "Directory for windows.jsonl, dropped.jsonl, summary.json")->required();
-  batch_cmd->add_option("-c,--config", batch.config_path, "JSON config file (defaults built in)");
-  batch_cmd->add_option("--catalog", batch.catalog_path, "Product catalog CSV: product_id,category,stock,reorder_level");
+  batch_cmd->add_option("-i,--input", batch.inputs, "Input file, NDJSON or CSV by extension; '-' for stdin; repeatable, read in order")->check(kNonEmptyPath)->required();
+  batch_cmd->add_option("-o,--output-dir", batch.output_dir, "Directory for windows.jsonl, dropped.jsonl, summary.json")->check(kNonEmptyPath)->required();
+  batch_cmd->add_option("-c,--config", batch.config_path, "JSON config file (defaults built in)")->check(kNonEmptyPath);
+  batch_cmd->add_option("--catalog", batch.catalog_path, "Product catalog CSV: product_id,category,stock,reorder_level")->check(kNonEmptyPath);
   batch_cmd->add_option("--format", format, "Force the input format")->check(CLI::IsMember({"ndjson", "csv"}));
   batch_cmd->add_option("--batch-size", batch.batch_size, "Records per micro-batch (config max_batch_size)")->check(CLI::Range(1, 10'000'000));
   batch_cmd->add_option("--threads", batch.threads, "1: read, parse and aggregate on one thread; 2: parse on a second one (default: 2 when the process may use two CPUs)")->check(CLI::Range(1, 2));
@@ -40,13 +40,13 @@ int main(int argc, char** argv) {
 
   ServeOptions serve;
   CLI::App* serve_cmd = app.add_subcommand("serve", "Run the live server: TCP ingest, dashboard, WebSocket feed, /metrics");
-  serve_cmd->add_option("-c,--config", serve.config_path, "JSON config file (defaults built in)");
-  serve_cmd->add_option("--catalog", serve.catalog_path, "Product catalog CSV: product_id,category,stock,reorder_level");
+  serve_cmd->add_option("-c,--config", serve.config_path, "JSON config file (defaults built in)")->check(kNonEmptyPath);
+  serve_cmd->add_option("--catalog", serve.catalog_path, "Product catalog CSV: product_id,category,stock,reorder_level")->check(kNonEmptyPath);
   serve_cmd->add_option("--ingest", serve.ingest, "NDJSON ingest address HOST:PORT (port 0: any free port)")->capture_default_str();
   serve_cmd->add_option("--http", serve.http, "HTTP address HOST:PORT for /, /ws, /metrics (port 0: any free port)")->capture_default_str();
-  serve_cmd->add_option("-o,--output-dir", serve.output_dir, "Directory for windows.jsonl, dropped.jsonl, summary.json")->capture_default_str();
-  serve_cmd->add_option("--follow", serve.follow, "Follow a growing NDJSON or CSV file like tail -F (repeatable; each is its own source)");
-  serve_cmd->add_option("--checkpoint-dir", serve.checkpoint_dir, "Write checkpoints here and resume from the newest on start");
+  serve_cmd->add_option("-o,--output-dir", serve.output_dir, "Directory for windows.jsonl, dropped.jsonl, summary.json")->check(kNonEmptyPath)->capture_default_str();
+  serve_cmd->add_option("--follow", serve.follow, "Follow a growing NDJSON or CSV file like tail -F (repeatable; each is its own source)")->check(kNonEmptyPath);
+  serve_cmd->add_option("--checkpoint-dir", serve.checkpoint_dir, "Write checkpoints here and resume from the newest on start")->check(kNonEmptyPath);
   serve_cmd->add_option("--checkpoint-interval", serve.checkpoint_interval, "Time between checkpoints, e.g. 10s (config key checkpoint_interval)");
   serve_cmd->add_flag("--reset-state", serve.reset_state, "Discard the checkpoints in --checkpoint-dir and start from scratch");
   serve_cmd->add_flag("--exit-at-eof", serve.exit_at_eof,

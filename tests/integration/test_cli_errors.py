@@ -113,6 +113,11 @@ def test_usage_errors(ctx):
                 "non-numeric --batch-size")
     expect_exit(chk, ctx, ["--input", inp, "--output-dir", ctx.dir("out"), "--threads", "3"], 2, "--threads out of range",
                 must_mention=["--threads"])
+    # An empty path is nearly always an unset shell variable: refused, not read as "no config".
+    for flag in ("--config", "--catalog", "--output-dir"):
+        args = ["--input", inp, "--output-dir", ctx.dir("out"), flag, ""]
+        expect_exit(chk, ctx, args, 2, f"an empty {flag}", must_mention=[flag, "empty"])
+    expect_exit(chk, ctx, ["--input", "", "--output-dir", ctx.dir("out")], 2, "an empty --input", must_mention=["--input"])
     missing = ctx.tmp / "no-such-dir" / "missing-input.ndjson"
     expect_exit(chk, ctx, ["--input", missing, "--output-dir", ctx.dir("out")], 1, "missing input file",
                 one_line=False, must_mention=[str(missing)])

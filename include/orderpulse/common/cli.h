@@ -22,6 +22,11 @@ inline int cli_fail(const char* program, int code, std::string message) {
   return code;
 }
 
+// For options naming a file or directory: an empty value is nearly always an unset shell variable
+// (`--config "$CFG"`), and silently running with the defaults would hide it.
+inline const CLI::Validator kNonEmptyPath(
+    [](std::string& value) { return value.empty() ? std::string("an empty path") : std::string(); }, "PATH");
+
 // Parses the command line. nullopt to go on; otherwise the exit code (0 after --help/--version).
 inline std::optional<int> cli_parse(CLI::App& app, const char* program, int argc, char** argv) {
   try {
