@@ -335,18 +335,18 @@ DropReason read_fields(simdjson::ondemand::object& obj, EventBatch& batch, RawFi
     } else {
       which = std::nullopt;
       switch (key.raw()[0]) {
-      case 'o': if (key == "order_id") which = Field::order_id; break;
-      case 'l': if (key == "line") which = Field::line; break;
-      case 'c':
-        if (key == "customer_id") which = Field::customer_id;
-        else if (key == "category") which = Field::category;
-        break;
-      case 'p': if (key == "product_id") which = Field::product_id; break;
-      case 'q': if (key == "quantity") which = Field::quantity; break;
-      case 'u': if (key == "unit_price") which = Field::unit_price; break;
-      case 'e': if (key == "event_time") which = Field::event_time; break;
-      case 't': if (key == "type") which = Field::type; break;
-      default: break;
+        case 'o': if (key == "order_id") which = Field::order_id; break;
+        case 'l': if (key == "line") which = Field::line; break;
+        case 'c':
+          if (key == "customer_id") which = Field::customer_id;
+          else if (key == "category") which = Field::category;
+          break;
+        case 'p': if (key == "product_id") which = Field::product_id; break;
+        case 'q': if (key == "quantity") which = Field::quantity; break;
+        case 'u': if (key == "unit_price") which = Field::unit_price; break;
+        case 'e': if (key == "event_time") which = Field::event_time; break;
+        case 't': if (key == "type") which = Field::type; break;
+        default: break;
       }
       if (at < order.size()) order[at] = which.value_or(Field::count_);
     }

@@ -37,6 +37,7 @@ inline constexpr std::size_t kFieldCount = static_cast<std::size_t>(Field::count
 
 std::string_view to_string(Field f);
 
+// Per key position of a JSON object (the first 16), the field that position last held.
 using KeyOrder = std::array<Field, 16>;
 std::optional<Field> field_from_name(std::string_view name);
 
@@ -92,8 +93,8 @@ class RecordParser {
   simdjson::ondemand::parser json_;
   // The field the key at each position of the last JSON object named (Field::count_: none).
   // Producers write their keys in one order, so the next record's key at a position is first
-  // checked against that one field: a well-predicted compare, where dispatching on the key's
-  // first byte was an indirect jump that mispredicted often.
+  // checked against that one field: one well-predicted compare. Dispatching on the key's first
+  // byte, an indirect jump, was the hottest spot of the field walk in perf's samples.
   KeyOrder key_order_ = [] {
     KeyOrder o;
     o.fill(Field::count_);
