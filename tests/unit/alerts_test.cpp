@@ -20,11 +20,9 @@ using test::run_lines;
 using test::test_origin;
 
 std::shared_ptr<const Catalog> catalog_of(const std::string& rows) {
-  const auto path = std::filesystem::temp_directory_path() / "op-alerts-catalog.csv";
-  std::ofstream(path) << "product_id,category,stock,reorder_level\n" << rows;
-  auto c = std::make_shared<const Catalog>(Catalog::load_csv(path.string()));
-  std::filesystem::remove(path);
-  return c;
+  const test::TempDir dir;
+  std::ofstream(dir.file("catalog.csv")) << "product_id,category,stock,reorder_level\n" << rows;
+  return std::make_shared<const Catalog>(Catalog::load_csv(dir.file("catalog.csv")));
 }
 
 std::string restock(const std::string& product, int quantity, const std::string& time) {

@@ -140,8 +140,8 @@ TEST(Checkpoint, SnapshotIsNotChangedByLaterBatches) {
 }
 
 TEST(Checkpoint, CatalogStockSurvivesRestore) {
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "op-ckpt-catalog";
-  std::filesystem::create_directories(dir);
+  const test::TempDir temp;
+  const std::filesystem::path& dir = temp.path();
   std::ofstream(dir / "catalog.csv") << "product_id,category,stock,reorder_level\np1,toys,100,5\np2,books,50,5\n";
   auto catalog = std::make_shared<const Catalog>(Catalog::load_csv((dir / "catalog.csv").string()));
   const Config config = Config::defaults();
@@ -153,7 +153,6 @@ TEST(Checkpoint, CatalogStockSurvivesRestore) {
   restore(restored, bytes);
   EXPECT_EQ(restored.enrichment().stock("p1"), 93);
   EXPECT_EQ(restored.enrichment().stock("p2"), 47);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(Checkpoint, TruncatedStateIsACodecErrorNeverACrash) {
@@ -170,16 +169,13 @@ TEST(Checkpoint, TruncatedStateIsACodecErrorNeverACrash) {
 
 class StoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("op-store-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void SetUp() override { dir_ = temp_.path() / "store"; }
   std::uint64_t put(CheckpointStore& store, std::uint64_t id, const std::string& body) {
     std::string image(CheckpointStore::kHeaderSize, '\0');
     image += body;
     return store.write(id, image);
   }
+  test::TempDir temp_;
   std::filesystem::path dir_;
 };
 

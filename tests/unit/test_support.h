@@ -3,13 +3,40 @@
 // Engine, collecting what the sinks would see.
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
+#include <filesystem>
+#include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "orderpulse/engine/engine.h"
 
 namespace orderpulse::test {
+
+// A fresh directory under the system's temp directory, removed with everything in it at the end.
+// ctest runs each test case as its own process, two at a time: a fixed file name there is shared
+// by cases that run at once, and one case deleted another's catalog.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "orderpulse-test-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
 
 struct Collected final : ResultSink {
   std::vector<std::string> windows;  // append_window_json lines
