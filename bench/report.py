@@ -174,6 +174,11 @@ def main():
     if os.path.exists(os.path.join(a.dir, "serve.json")):
         with open(os.path.join(a.dir, "serve.json")) as f:
             serve = json.load(f)
+    latency_path = os.path.join(a.dir, "memory_latency.jsonl")
+    memory_latency = []
+    if os.path.exists(latency_path):
+        with open(latency_path) as f:
+            memory_latency = [json.loads(line) for line in f if line.strip()]
     by_job = {}
     for r in runs:
         by_job.setdefault(r["job"], {})[r["key"]] = r
@@ -225,7 +230,7 @@ def main():
     ]
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "machine": machine(), "versions": versions(root), "bin_dir": a.bin_dir, "quick": a.quick == "1",
-            "bench_wall_seconds": a.wall_seconds,
+            "bench_wall_seconds": a.wall_seconds, "memory_latency": memory_latency,
             "runs": max((len(r.get("runs", [])) for r in runs), default=0)}
     figures = {"meta": meta, "runs": runs, "serve": serve, "ratios_orderpulse_over_peer": ratio_main,
                "ratios_olist": ratio_olist,
@@ -254,7 +259,14 @@ def main():
     w(f"- Every figure: median of {meta['runs']} measured run(s) after one warm-up run; CPU = user + system "
       "seconds; peak RSS = the largest over the runs (`/usr/bin/time`). Records/s counts the whole process: "
       "start-up, reading, computing and writing the results. The machine is a shared 2-core VM: the same "
-      "command varies by about ±20% between runs.\n")
+      "command varies by about ±20% between runs.")
+    one_chain = [r for r in memory_latency if r["chains"] == 1]
+    if one_chain:
+        walk = ", ".join(f"{r['working_set_mib']} MiB {r['ns_per_read']:g} ns" for r in one_chain)
+        many = ", ".join(f"{r['chains']} chains {r['ns_per_read']:g} ns" for r in memory_latency if r["chains"] > 1)
+        w(f"- A random read on CPU 0 during this run (`bench/memory_latency`), by working set: {walk}; over 64 MiB "
+          f"with overlapped misses: {many}.")
+    w("")
 
     w("## The job\n")
     w("orderpulse's default windows — 1m tumbling and 10m sliding by 1m — and per window: lines, items, "

@@ -178,6 +178,10 @@ for job in main olist; do
       # see the same phase of the machine, so their ratio (orderpulse's share of simdjson's rate)
       # is what the report judges the per-core target on.
       share_pair "$n"
+      # What a random read costs on this VM right now (its share of the L3 moves with the
+      # neighbours): the report prints it beside the one-core figures.
+      taskset -c 0 "$bin/bench/memory_latency" > "$out/memory_latency.jsonl" 2>"$raw/memory_latency.stderr" ||
+        rm -f "$out/memory_latency.jsonl"
     fi
     measure $job parse_csv "$n" - "$bin/bench/parse_only" "$csv"
     measure $job parse_ndjson "$n" - "$bin/bench/parse_only" "$ndjson"
