@@ -7,6 +7,7 @@
 #include <fstream>
 #include <numeric>
 #include <sstream>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -163,11 +164,11 @@ Config Config::parse_json(std::string_view text, const std::string& origin) {
         if (size <= 0) throw ConfigError(item + ".size' is required and must be positive");
         if (slide == 0) slide = size;  // tumbling
         if (slide < 0 || slide > size) throw ConfigError(item + ".slide' must be positive and at most the size");
+        WindowSpec spec = make_window_spec(size, slide);
         if (const std::int64_t per_record = (size + slide - 1) / slide; per_record > kMaxWindowsPerRecord)
-          throw ConfigError(item + "' (" + make_window_spec(size, slide).name + ") puts each record in " +
-                            std::to_string(per_record) + " windows; at most " + std::to_string(kMaxWindowsPerRecord) +
-                            " (size / slide)");
-        c.windows.push_back(make_window_spec(size, slide));
+          throw ConfigError(item + "' (" + spec.name + ") puts each record in " + std::to_string(per_record) +
+                            " windows; at most " + std::to_string(kMaxWindowsPerRecord) + " (size / slide)");
+        c.windows.push_back(std::move(spec));
         for (std::size_t j = 0; j + 1 < c.windows.size(); ++j)
           if (c.windows[j].name == c.windows.back().name) throw ConfigError(item + "' repeats window " + c.windows[j].name);
       }

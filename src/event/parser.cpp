@@ -333,7 +333,6 @@ DropReason read_fields(simdjson::ondemand::object& obj, EventBatch& batch, RawFi
     if (at < order.size() && order[at] != Field::count_ && key_is(key.raw(), kKeyPatterns[static_cast<std::size_t>(order[at])])) [[likely]] {
       which = order[at];
     } else {
-      which = std::nullopt;
       switch (key.raw()[0]) {
         case 'o': if (key == "order_id") which = Field::order_id; break;
         case 'l': if (key == "line") which = Field::line; break;
@@ -439,7 +438,6 @@ DropReason RecordParser::parse_json(std::string_view text, std::size_t capacity,
   if (!doc.current_location().get(rest)) return DropReason::malformed_json;
   return DropReason::none;
 }
-
 
 DropReason RecordParser::parse_csv(std::string_view text, const CsvSchema& schema, EventBatch& batch,
                                    RawFields& out) {
