@@ -24,6 +24,9 @@ if [ "${QUICK:-0}" = 1 ]; then
   out="$out-quick"  # never overwrites the day's full run
 fi
 data="$root/build/bench-data"
+# Issue #3's operators without the alert rules of issue #8 (which batch mode runs by default):
+# the pipeline issue #3's per-core target was written for, measured beside the default one.
+core_config="$root/bench/core.json"
 raw="$out/raw"  # peer outputs, orderpulse output directories, logs (gitignored)
 rm -rf "$raw"
 mkdir -p "$data" "$raw"
@@ -122,13 +125,15 @@ measure() {
   printf '{"job":"%s","key":"%s","records":%s,"check":%s}\n' "$job" "$key" "$records" "$check" >> "$out/runs.jsonl"
 }
 
-# share_pair RECORDS: $share_pairs interleaved pairs over the NDJSON file, each simdjson_reference
-# then orderpulse batch pinned to CPU 0; one JSON line in runs.jsonl with every pair's wall seconds
-# and the median of simdjson seconds / orderpulse seconds.
-# A failed run is recorded as such (no share), as measure() records a failed command.
+# share_pair RECORDS: $share_pairs interleaved rounds over the NDJSON file, each simdjson_reference,
+# then orderpulse batch as configured by default, then with issue #3's operators only ($core_config:
+# the alert rules of issue #8 off), all pinned to CPU 0. Two JSON lines in runs.jsonl, one per
+# configuration, with every pair's wall seconds (simdjson's, orderpulse's) and the median of
+# simdjson seconds / orderpulse seconds. A failed run is recorded as such (no share), as measure()
+# records a failed command.
 share_pair() {
-  local pairs=() shares=() t0 ref_s op_s
-  echo "main/one_core_share: $share_pairs pairs" >&2
+  local pairs=() shares=() core_pairs=() core_shares=() t0 ref_s op_s core_s
+  echo "main/one_core_share: $share_pairs rounds" >&2
   for _ in $(seq "$share_pairs"); do
     t0=$EPOCHREALTIME
     if ! taskset -c 0 "$bin/bench/simdjson_reference" "$ndjson" >/dev/null 2>"$raw/share.stderr"; then
@@ -140,19 +145,32 @@ share_pair() {
       share_failed "$1"; return 0
     fi
     op_s=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.3f", b - a}')
+    t0=$EPOCHREALTIME
+    if ! taskset -c 0 "$bin/orderpulse" batch -q --config "$core_config" --input "$ndjson" \
+        --output-dir "$raw/main-share-core" 2>"$raw/share.stderr"; then
+      share_failed "$1"; return 0
+    fi
+    core_s=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.3f", b - a}')
     pairs+=("[$ref_s,$op_s]")
     shares+=("$(awk -v r="$ref_s" -v o="$op_s" 'BEGIN {printf "%.4f", r / o}')")
+    core_pairs+=("[$ref_s,$core_s]")
+    core_shares+=("$(awk -v r="$ref_s" -v o="$core_s" 'BEGIN {printf "%.4f", r / o}')")
   done
-  echo "  shares: ${shares[*]}" >&2
+  echo "  shares: ${shares[*]}; without the alert rules: ${core_shares[*]}" >&2
   local joined
   joined=$(IFS=,; echo "${pairs[*]}")
   printf '{"job":"main","key":"one_core_share","records":%s,"pairs":[%s],"median_share":%s}\n' \
     "$1" "$joined" "$(median "${shares[@]}")" >> "$out/runs.jsonl"
+  joined=$(IFS=,; echo "${core_pairs[*]}")
+  printf '{"job":"main","key":"one_core_share_core","records":%s,"pairs":[%s],"median_share":%s}\n' \
+    "$1" "$joined" "$(median "${core_shares[@]}")" >> "$out/runs.jsonl"
 }
 
 share_failed() {
   cat "$raw/share.stderr" >&2
-  printf '{"job":"main","key":"one_core_share","records":%s,"check":{"ok":false,"error":"command failed"}}\n' "$1" >> "$out/runs.jsonl"
+  for key in one_core_share one_core_share_core; do
+    printf '{"job":"main","key":"%s","records":%s,"check":{"ok":false,"error":"command failed"}}\n' "$key" "$1" >> "$out/runs.jsonl"
+  done
 }
 
 # The job over generated records, orderpulse first: its CSV run is the reference.
@@ -172,6 +190,10 @@ for job in main olist; do
         taskset -c 0 "$bin/orderpulse" batch -q --input "$csv" --output-dir "$raw/$job-batch_csv_1core"
       measure $job batch_ndjson_1core "$n" "$raw/$job-batch_ndjson_1core" \
         taskset -c 0 "$bin/orderpulse" batch -q --input "$ndjson" --output-dir "$raw/$job-batch_ndjson_1core"
+      # The same with issue #3's operators only: the alert rules (issue #8, on by default) off.
+      measure $job batch_ndjson_1core_core "$n" "$raw/$job-batch_ndjson_1core_core" \
+        taskset -c 0 "$bin/orderpulse" batch -q --config "$core_config" --input "$ndjson" \
+        --output-dir "$raw/$job-batch_ndjson_1core_core"
       # The yardstick the per-core target is stated against, measured right after it.
       measure $job simdjson_1core "$n" - taskset -c 0 "$bin/bench/simdjson_reference" "$ndjson"
       # And in pairs, simdjson alone then orderpulse, both on one core: the two halves of a pair
