@@ -6,7 +6,7 @@ every window, every drop (reason, file, line, raw) and the summary with the refe
 oplib.py (its own parsing, validation, watermark/late/duplicate rules and window aggregation).
 Also: hand-made streams pinning the late/duplicate rules at their exact boundaries, ranking
 ties, distinct-customer estimates, a randomized stream whose keys recur across the dedup
-horizon, and the same file given twice.
+horizon, configs and batch sizes drawn at random, and the same file given twice.
 """
 
 import json
@@ -382,7 +382,53 @@ def test_adversarial_lines(ctx):
     oplib.compare_all(chk, result, m, label="csv restocks: ")
     chk.done()
 
+
+def duration_text(ms):
+    """A duration as the config and the window names write it: the largest unit that divides it."""
+    for unit, n in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)):
+        if ms % n == 0:
+            return f"{ms // n}{unit}"
+    return f"{ms}ms"
+
+
+def test_random_window_specs(ctx):
+    """Configs drawn at random (fixed seeds): one to four window specs whose sizes and slides give
+    panes from 1s to 2m, watermark delays from 0 to 2m, dedup horizons shorter and longer than the
+    windows, any top_n, and batch sizes from 1 record up, over fault-injected streams of varied
+    rates and key pools. Every window, drop and count against the model."""
+    import random
+    chk = Check()
+    for seed in range(6):
+        rnd = random.Random(7100 + seed)
+        specs = []
+        for _ in range(rnd.randint(1, 4)):
+            slide = rnd.choice((1000, 5000, 10_000, 30_000, 60_000, 120_000))
+            size = slide * rnd.randint(1, 12)
+            spec = {"size": duration_text(size), "slide": duration_text(slide)}
+            if spec not in specs:
+                specs.append(spec)
+        config = {"windows": specs, "watermark_delay": rnd.choice(("0s", "1s", "5s", "30s", "2m")),
+                  "top_n": rnd.randint(1, 12)}
+        if rnd.random() < 0.6:
+            config["dedup_horizon"] = rnd.choice(("1s", "10s", "1m", "10m"))
+        fmt = rnd.choice(("ndjson", "csv"))
+        path = oplib.generate(ctx, f"random-{seed}", rnd.randint(10_000, 20_000), 7100 + seed, fmt,
+                              start_time=START, disorder=rnd.choice(("0s", "2s", "20s", "2m")),
+                              late=rnd.choice((0.01, 0.05)), duplicates=rnd.choice((0.02, 0.1)),
+                              malformed=rnd.choice((0.01, 0.05)), customers=rnd.choice((10, 300, 5000)),
+                              products=rnd.choice((3, 50, 1000)), rate=rnd.choice((10, 100, 1000)))
+        batch_size = rnd.choice((1, 7, 1000, 65536))
+        label = f"seed {7100 + seed} ({fmt}, {json.dumps(config)}, batch size {batch_size}): "
+        model = Model(config)
+        m = model.run(model.read(path))
+        chk.expect(len(m.windows) > 0 and len(m.accepted) > 0, f"{label}model self-check: nothing accepted")
+        result = oplib.run_batch(ctx, [path], out_dir=ctx.dir(f"random-{seed}-out"), config=config,
+                                 batch_size=batch_size)
+        oplib.compare_all(chk, result, m, label=label)
+        print(f"    {label}{len(m.records)} records, {len(m.windows)} windows, {dict(sorted(m.counts.items()))}")
+    chk.done()
+
 if __name__ == "__main__":
     oplib.run_cases(__doc__, [test_rules_at_boundaries, test_ranking_ties, test_distinct_customers,
                               test_randomized_key_reuse, test_same_file_twice, test_product_beyond_four_billion_items,
-                              test_adversarial_lines, test_ndjson_default_config, test_csv_default_config, test_custom_config])
+                              test_adversarial_lines, test_random_window_specs, test_ndjson_default_config, test_csv_default_config, test_custom_config])
