@@ -77,10 +77,11 @@ Catalog Catalog::read_csv(const std::string& path) {
       throw std::runtime_error(where + ": expected " + std::to_string(columns) + " fields, found " +
                                std::to_string(cells.size()));
     auto cell = [&](int c) { return c < 0 ? std::string_view{} : cells[static_cast<std::size_t>(c)]; };
+    // Ids and categories are taken as written, as in records; a cell of blanks only is empty.
     std::string_view id = cell(col_id);
-    if (id.empty()) throw std::runtime_error(where + ": empty product_id");
+    if (trim_blanks(id).empty()) throw std::runtime_error(where + ": empty product_id");
     CatalogEntry e;
-    if (!cell(col_cat).empty()) e.category = catalog.store(cell(col_cat));
+    if (!trim_blanks(cell(col_cat)).empty()) e.category = catalog.store(cell(col_cat));
     const std::optional<std::int64_t> stock = parse_count(cell(col_stock), where, "stock");
     e.tracked = stock.has_value();
     e.stock = stock.value_or(0);

@@ -843,13 +843,15 @@ def read_input(path, display_name=None, fmt=None, max_line_bytes=1_048_576, data
 
 
 def load_catalog(path):
-    """Catalog CSV (product_id,category,stock,reorder_level) -> {product_id: category}."""
+    """Catalog CSV (product_id,category,stock,reorder_level) -> {product_id: category}. Ids and
+    categories are taken as written, as in records (README "Input format"); a cell of blanks only
+    is empty."""
     out = {}
     with open(path, newline="", encoding="utf-8-sig") as fh:
         for row in csv.DictReader(fh):
-            pid = (row.get("product_id") or "").strip()
-            cat = (row.get("category") or "").strip()
-            if pid and cat:
+            pid = row.get("product_id") or ""
+            cat = row.get("category") or ""
+            if pid.strip(" \t") and cat.strip(" \t"):
                 out[pid] = cat
     return out
 

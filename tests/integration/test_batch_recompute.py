@@ -383,6 +383,40 @@ def test_adversarial_lines(ctx):
     chk.done()
 
 
+def test_catalog_cells_as_written(ctx):
+    """Catalog ids and categories are taken as written, as in records, and a cell of blanks only is
+    empty: a padded category keeps its blanks, a blank one leaves the product's records to their
+    own category or `unknown`, and a padded id names another product than the bare one."""
+    d = ctx.dir("catalog-cells")
+    catalog = d / "catalog.csv"
+    catalog.write_text("product_id,category,stock,reorder_level\r\n"
+                       "p1, toys ,10,2\r\n"
+                       "p2,  ,5,1\r\n"
+                       " p3,books,5,1\r\n"
+                       "p4,\"garden\",,\r\n")
+    lines = []
+    for i, (product, category) in enumerate((("p1", None), ("p2", None), ("p2", "tools"), ("p3", None),
+                                             ("p4", None), ("p1", "toys"))):
+        o = {"order_id": f"k{i}", "customer_id": "c", "product_id": product, "unit_price": 1 + i,
+             "event_time": "2017-10-02T10:00:00Z"}
+        if category:
+            o["category"] = category
+        lines.append(json.dumps(o))
+    path = d / "records.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    chk = Check()
+    model = Model(catalog=oplib.load_catalog(catalog))
+    m = model.run(model.read(path))
+    result = oplib.run_batch(ctx, [path], catalog=catalog)
+    windows = oplib.compare_all(chk, result, m, label="catalog cells: ")
+    # From the rule itself: p1 " toys " (1.00) and "toys" (6.00) are two categories; p2 unknown
+    # (2.00) and its own "tools" (3.00); " p3" is not p3 (4.00, unknown); p4 "garden" (5.00).
+    want = [("toys", 600), ("unknown", 600), ("garden", 500), ("tools", 300), (" toys ", 100)]
+    for w in windows:
+        chk.eq(w["categories"], want, f"catalog cells: {w['window']} categories")
+    chk.done()
+
+
 def duration_text(ms):
     """A duration as the config and the window names write it: the largest unit that divides it."""
     for unit, n in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)):
@@ -431,4 +465,4 @@ def test_random_window_specs(ctx):
 if __name__ == "__main__":
     oplib.run_cases(__doc__, [test_rules_at_boundaries, test_ranking_ties, test_distinct_customers,
                               test_randomized_key_reuse, test_same_file_twice, test_product_beyond_four_billion_items,
-                              test_adversarial_lines, test_random_window_specs, test_ndjson_default_config, test_csv_default_config, test_custom_config])
+                              test_adversarial_lines, test_catalog_cells_as_written, test_random_window_specs, test_ndjson_default_config, test_csv_default_config, test_custom_config])

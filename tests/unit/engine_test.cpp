@@ -243,6 +243,14 @@ TEST(Catalog, BadRowsAreOneLineErrors) {
   }
   write_file(path, "product_id,stock\npA,9223372036854775807\n");
   EXPECT_THROW(Catalog::load_csv(path), std::runtime_error);
+  // A product id of blanks only is empty, as a record's would be missing.
+  write_file(path, "product_id,category\npA,toys\n \t,books\n");
+  try {
+    Catalog::load_csv(path);
+    FAIL() << "a blank product id accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(":3: empty product_id"), std::string::npos) << e.what();
+  }
   std::remove(path.c_str());
 }
 
