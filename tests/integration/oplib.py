@@ -851,8 +851,12 @@ def load_catalog(path):
         for row in csv.DictReader(fh):
             pid = row.get("product_id") or ""
             cat = row.get("category") or ""
-            if pid.strip(" \t") and cat.strip(" \t"):
+            if not pid.strip(" \t"):
+                continue
+            if cat.strip(" \t"):
                 out[pid] = cat
+            else:
+                out.pop(pid, None)  # the last row of a product wins, even one without a category
     return out
 
 
