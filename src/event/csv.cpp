@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "orderpulse/common/bytes.h"
+
 namespace orderpulse {
 
 bool is_valid_utf8(std::string_view s) {
@@ -31,22 +33,21 @@ bool split_csv_record(std::string_view record, std::vector<std::string_view>& fi
   while (true) {
     if (i < n && record[i] == '"') {
       ++i;
-      const std::size_t begin = scratch.size();
       bool closed = false;
+      const std::size_t begin = scratch.size();
       while (i < n) {
-        const char c = record[i];
-        if (c == '"') {
-          if (i + 1 < n && record[i + 1] == '"') {
-            scratch.push_back('"');
-            i += 2;
-          } else {
-            ++i;
-            closed = true;
-            break;
-          }
+        // Up to the next quote in one piece: it closes the field or is the first of a doubled one.
+        const std::size_t q = i + find_either(record.data() + i, n - i, '"', '"');
+        scratch.append(record.data() + i, q - i);
+        i = q;
+        if (i == n) break;
+        if (i + 1 < n && record[i + 1] == '"') {
+          scratch.push_back('"');
+          i += 2;
         } else {
-          scratch.push_back(c);
           ++i;
+          closed = true;
+          break;
         }
       }
       if (!closed) return false;
@@ -56,10 +57,8 @@ bool split_csv_record(std::string_view record, std::vector<std::string_view>& fi
       ++i;
     } else {
       const std::size_t begin = i;
-      while (i < n && record[i] != ',') {
-        if (record[i] == '"') return false;  // a quote inside a bare field
-        ++i;
-      }
+      i += find_either(record.data() + i, n - i, ',', '"');
+      if (i < n && record[i] == '"') return false;  // a quote inside a bare field
       fields.emplace_back(record.data() + begin, i - begin);
       if (i == n) return true;
       ++i;  // the comma; a trailing comma yields one more empty field

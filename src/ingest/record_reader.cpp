@@ -7,6 +7,8 @@
 #include <cstring>
 #include <system_error>
 
+#include "orderpulse/common/bytes.h"
+
 namespace orderpulse {
 namespace {
 // Small reads keep what was just read in the cache for the framing and copying that follow; one
@@ -58,18 +60,31 @@ std::size_t RecordReader::find_end(std::size_t from) {
     const void* p = std::memchr(buf_.data() + from, '\n', end_ - from);
     return p ? static_cast<std::size_t>(static_cast<const char*>(p) - buf_.data()) : std::string_view::npos;
   }
-  for (std::size_t i = from; i < end_; ++i) {
-    const char c = buf_[i];
-    if (csv_state_ == CsvState::quoted) {
-      if (c == '"') csv_state_ = CsvState::quote_in_quoted;  // the closing quote, or half of a doubled one
+  const char* const b = buf_.data();
+  for (std::size_t i = from; i < end_;) {
+    if (csv_state_ == CsvState::field_start || csv_state_ == CsvState::bare) {
+      // Outside quotes only a quote or a newline matters: skip the plain bytes before the next one.
+      // After them the state is what the last of them left (a comma starts a field).
+      const std::size_t j = i + find_either(b + i, end_ - i, '"', '\n');
+      if (j > i) csv_state_ = b[j - 1] == ',' ? CsvState::field_start : CsvState::bare;
+      if (j == end_) return std::string_view::npos;
+      if (b[j] == '\n') return j;
+      i = j;  // a quote: by the rules below
+    } else if (csv_state_ == CsvState::quoted) {
+      // Inside quotes everything up to the next quote is text, newlines included.
+      const std::size_t j = i + find_either(b + i, end_ - i, '"', '"');
+      if (j == end_) return std::string_view::npos;
+      csv_state_ = CsvState::quote_in_quoted;  // the closing quote, or half of a doubled one
+      i = j + 1;
       continue;
     }
+    const char c = b[i++];
     if (c == '"') {
       const bool opens = csv_state_ == CsvState::field_start || csv_state_ == CsvState::quote_in_quoted;
       csv_state_ = opens ? CsvState::quoted : CsvState::bare;
       continue;
     }
-    if (c == '\n') return i;
+    if (c == '\n') return i - 1;
     csv_state_ = c == ',' ? CsvState::field_start : CsvState::bare;
   }
   return std::string_view::npos;

@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace orderpulse {
 
@@ -33,6 +36,25 @@ inline bool same_bytes(const char* a, const char* b, std::size_t n) {
 
 inline bool same_bytes(std::string_view a, std::string_view b) {
   return a.size() == b.size() && same_bytes(a.data(), b.data(), a.size());
+}
+
+// The index of the first of the n bytes at p that is `a` or `b`, or n when none is. 16 bytes at a
+// time, never reading past p + n: CSV framing and splitting look for their few special bytes
+// (quote, comma, newline) in runs of plain text, where a test per byte cost a third of a CSV run.
+inline std::size_t find_either(const char* p, std::size_t n, char a, char b) {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i va = _mm_set1_epi8(a);
+  const __m128i vb = _mm_set1_epi8(b);
+  for (; i + 16 <= n; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const auto hits = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb))));
+    if (hits != 0) return i + static_cast<std::size_t>(__builtin_ctz(hits));
+  }
+#endif
+  for (; i < n; ++i)
+    if (p[i] == a || p[i] == b) return i;
+  return n;
 }
 
 // Without the blanks (space, tab) around it: how a time, a CSV cell of a catalog or a number is
