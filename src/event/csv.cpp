@@ -4,6 +4,9 @@
 
 #include <cstdint>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "orderpulse/common/bytes.h"
 
@@ -26,10 +29,47 @@ bool split_csv_record(std::string_view record, std::vector<std::string_view>& fi
                       std::string& scratch) {
   fields.clear();
   scratch.clear();
+  const std::size_t n = record.size();
+#if defined(__SSE2__)
+  {
+    // Nearly every row has no quote: then its fields are the runs between commas, found 16 bytes
+    // at a time in one pass. A quote anywhere sends the row to the general reading below.
+    const char* const p = record.data();
+    const __m128i commas = _mm_set1_epi8(',');
+    const __m128i quotes = _mm_set1_epi8('"');
+    std::size_t begin = 0;
+    std::size_t k = 0;
+    bool quoted = false;
+    for (; k + 16 <= n; k += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + k));
+      if (_mm_movemask_epi8(_mm_cmpeq_epi8(v, quotes)) != 0) {
+        quoted = true;
+        break;
+      }
+      for (auto m = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, commas))); m != 0; m &= m - 1) {
+        const std::size_t at = k + static_cast<std::size_t>(__builtin_ctz(m));
+        fields.emplace_back(p + begin, at - begin);
+        begin = at + 1;
+      }
+    }
+    for (; !quoted && k < n; ++k) {
+      if (p[k] == '"') {
+        quoted = true;
+      } else if (p[k] == ',') {
+        fields.emplace_back(p + begin, k - begin);
+        begin = k + 1;
+      }
+    }
+    if (!quoted) {
+      fields.emplace_back(p + begin, n - begin);  // the last field: empty after a trailing comma
+      return true;
+    }
+    fields.clear();
+  }
+#endif
   // Reserve so that views into scratch are never invalidated by growth.
   scratch.reserve(record.size());
   std::size_t i = 0;
-  const std::size_t n = record.size();
   while (true) {
     if (i < n && record[i] == '"') {
       ++i;

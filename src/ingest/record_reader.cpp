@@ -82,6 +82,7 @@ std::size_t RecordReader::find_end(std::size_t from) {
     if (c == '"') {
       const bool opens = csv_state_ == CsvState::field_start || csv_state_ == CsvState::quote_in_quoted;
       csv_state_ = opens ? CsvState::quoted : CsvState::bare;
+      csv_quoted_ |= opens;
       continue;
     }
     if (c == '\n') return i - 1;
@@ -121,13 +122,14 @@ bool RecordReader::next(FramedRecord& out) {
       out.offset = offset_;
       out.end_offset = offset_ + len + 1;
       out.unterminated = false;
-      if (framing_ == Framing::csv) line_ += static_cast<std::uint64_t>(std::count(start, start + len, '\n'));
+      if (csv_quoted_) line_ += static_cast<std::uint64_t>(std::count(start, start + len, '\n'));
       ++line_;
       set_text(out, start, len);
       offset_ = out.end_offset;
       begin_ = nl + 1;
       scan_ = begin_;
       csv_state_ = CsvState::field_start;
+      csv_quoted_ = false;
       // Past the first record a BOM is data; short reads must not make a later one look leading.
       at_stream_start_ = false;
       return true;
@@ -149,12 +151,13 @@ bool RecordReader::next(FramedRecord& out) {
       out.offset = offset_;
       out.end_offset = offset_ + len;
       out.unterminated = true;
-      if (framing_ == Framing::csv) line_ += static_cast<std::uint64_t>(std::count(start, start + len, '\n'));
+      if (csv_quoted_) line_ += static_cast<std::uint64_t>(std::count(start, start + len, '\n'));
       set_text(out, start, len);  // may be one byte over the limit: room for a CR that never came
       offset_ = out.end_offset;
       begin_ = end_;
       scan_ = end_;
       csv_state_ = CsvState::field_start;
+      csv_quoted_ = false;
       return true;
     }
   }
@@ -208,6 +211,7 @@ bool RecordReader::skip_too_long(FramedRecord& out) {
   out.end_offset = offset_ + skip_consumed_;
   offset_ = out.end_offset;
   csv_state_ = CsvState::field_start;
+  csv_quoted_ = false;
   out.text = prefix_;
   return true;
 }

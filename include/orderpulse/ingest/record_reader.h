@@ -78,6 +78,9 @@ class RecordReader {
   // leaves that one record malformed instead of swallowing the lines after it.
   enum class CsvState : std::uint8_t { field_start, bare, quoted, quote_in_quoted };
   CsvState csv_state_ = CsvState::field_start;
+  // Whether the current record opened a quoted field: only then can it hold a newline, and only
+  // then are its lines counted one by one.
+  bool csv_quoted_ = false;
   bool eof_ = false;
   bool follow_ = false;
   bool at_stream_start_ = true;
