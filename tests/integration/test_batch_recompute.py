@@ -6,7 +6,8 @@ every window, every drop (reason, file, line, raw) and the summary with the refe
 oplib.py (its own parsing, validation, watermark/late/duplicate rules and window aggregation).
 Also: hand-made streams pinning the late/duplicate rules at their exact boundaries, ranking
 ties, distinct-customer estimates, a randomized stream whose keys recur across the dedup
-horizon, configs and batch sizes drawn at random, and the same file given twice.
+horizon, configs and batch sizes drawn at random, CSV edge cases read from a file and from a pipe
+written a few bytes at a time, and the same file given twice.
 """
 
 import json
@@ -417,6 +418,81 @@ def test_catalog_cells_as_written(ctx):
     chk.done()
 
 
+def random_csv(rnd, rows):
+    """CSV with every RFC 4180 case at random places: quoted cells with commas, doubled quotes and
+    newlines, stray quotes in bare cells, unterminated quotes, blanks, empty cells, trailing
+    commas, blank rows, CRLF or LF, a BOM; values long enough to cross 16-byte boundaries."""
+    cols = ["order_id", "line", "customer_id", "product_id", "category", "quantity", "unit_price", "event_time"]
+    rnd.shuffle(cols)
+    t = parse_time_text(START)
+    out = [",".join(cols)]
+    for _ in range(rows):
+        t += rnd.choice((0, 100, 1000, 5000))
+        vals = {"order_id": f"order-{rnd.randint(1, 400):05d}", "line": str(rnd.randint(1, 3)),
+                "customer_id": f"customer-{rnd.randint(1, 50)}", "product_id": f"p{rnd.randint(1, 30)}",
+                "category": rnd.choice(["toys", "home,garden", 'the "best" tools', "", "books and more books"]),
+                "quantity": str(rnd.randint(1, 4)), "unit_price": f"{rnd.randint(0, 9999) / 100:.2f}",
+                "event_time": oplib.format_time(t - rnd.randint(0, 20_000))}
+        cells = []
+        for c in cols:
+            v, r = vals[c], rnd.random()
+            if r < 0.04:
+                v = '"' + v.replace('"', '""') + '"'
+            elif r < 0.05:
+                v = '"' + v + ',x""y\n z"'
+            elif r < 0.055:
+                v = v + '"'
+            elif r < 0.058:
+                v = '"' + v
+            elif r < 0.07:
+                v = " " + v + " "
+            cells.append(v)
+        row = ",".join(cells)
+        if rnd.random() < 0.02:
+            row += ","
+        if rnd.random() < 0.01:
+            row = ""
+        out.append(row)
+    eol = rnd.choice(("\r\n", "\n"))
+    return (("\ufeff" if rnd.random() < 0.3 else "") + eol.join(out) + eol).encode()
+
+
+def test_csv_edge_cases_file_and_pipe(ctx):
+    """Random RFC 4180 edge cases (random_csv) against the model, read from a file and from a pipe
+    written a few bytes at a time, so that records, quoted fields and CRLF ends span many short
+    reads: the framing's state must carry across every one of them."""
+    import random
+    import subprocess
+    chk = Check()
+    for seed in range(4):
+        rnd = random.Random(7200 + seed)
+        data = random_csv(rnd, rnd.randint(1500, 3000))
+        path = ctx.dir(f"csv-edge-{seed}") / "edge.csv"
+        path.write_bytes(data)
+        model = Model()
+        m = model.run(model.read(path))
+        chk.expect(len(m.accepted) > 100 and m.counts.get("malformed_csv", 0) > 10,
+                   f"seed {seed}: model self-check: {len(m.accepted)} accepted, {dict(m.counts)}")
+        result = oplib.run_batch(ctx, [path], batch_size=rnd.choice((1, 1000)))
+        oplib.compare_all(chk, result, m, label=f"csv edge cases {seed}, file: ")
+        out = ctx.dir(f"csv-edge-{seed}-pipe")
+        proc = subprocess.Popen(oplib.batch_cmd(ctx, ["-"], out, fmt="csv"), stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        i = 0
+        while i < len(data):
+            n = rnd.randint(1, 40)
+            proc.stdin.write(data[i:i + n])
+            proc.stdin.flush()
+            i += n
+        proc.stdin.close()
+        err = proc.stderr.read()
+        if chk.eq(proc.wait(timeout=oplib.DEFAULT_TIMEOUT), 0, f"seed {seed}: batch over a pipe exit ({err[-300:]!r})"):
+            via_pipe = model.run(model.read(path, display_name="<stdin>"))
+            oplib.compare_all(chk, oplib.BatchResult(proc, out), via_pipe, label=f"csv edge cases {seed}, pipe: ")
+        print(f"    seed {seed}: {len(m.records)} records, {len(m.accepted)} accepted, {dict(sorted(m.counts.items()))}")
+    chk.done()
+
+
 def duration_text(ms):
     """A duration as the config and the window names write it: the largest unit that divides it."""
     for unit, n in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)):
@@ -465,4 +541,5 @@ def test_random_window_specs(ctx):
 if __name__ == "__main__":
     oplib.run_cases(__doc__, [test_rules_at_boundaries, test_ranking_ties, test_distinct_customers,
                               test_randomized_key_reuse, test_same_file_twice, test_product_beyond_four_billion_items,
-                              test_adversarial_lines, test_catalog_cells_as_written, test_random_window_specs, test_ndjson_default_config, test_csv_default_config, test_custom_config])
+                              test_adversarial_lines, test_catalog_cells_as_written, test_csv_edge_cases_file_and_pipe,
+                              test_random_window_specs, test_ndjson_default_config, test_csv_default_config, test_custom_config])
