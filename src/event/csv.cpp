@@ -77,7 +77,8 @@ bool split_csv_record(std::string_view record, std::vector<std::string_view>& fi
       const std::size_t begin = scratch.size();
       while (i < n) {
         // Up to the next quote in one piece: it closes the field or is the first of a doubled one.
-        const std::size_t q = i + find_either(record.data() + i, n - i, '"', '"');
+        const void* at = std::memchr(record.data() + i, '"', n - i);
+        const std::size_t q = at ? static_cast<std::size_t>(static_cast<const char*>(at) - record.data()) : n;
         scratch.append(record.data() + i, q - i);
         i = q;
         if (i == n) break;

@@ -446,7 +446,8 @@ DropReason RecordParser::parse_csv(std::string_view text, const CsvSchema& schem
   // the output as U+FFFD, and two different ids could print the same.
   if (!is_valid_utf8(text)) return DropReason::malformed_csv;
   if (!split_csv_record(text, cells_, scratch_) || cells_.size() != schema.columns) return DropReason::malformed_csv;
-  const bool quoted = text.find('"') != std::string_view::npos;
+  // split_csv_record copies quoted cells, and only those, into scratch_.
+  const bool quoted = !scratch_.empty();
   for (std::size_t f = 0; f < kFieldCount; ++f) {
     const int col = schema.index[f];
     if (col < 0) continue;

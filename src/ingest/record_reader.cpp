@@ -72,10 +72,10 @@ std::size_t RecordReader::find_end(std::size_t from) {
       i = j;  // a quote: by the rules below
     } else if (csv_state_ == CsvState::quoted) {
       // Inside quotes everything up to the next quote is text, newlines included.
-      const std::size_t j = i + find_either(b + i, end_ - i, '"', '"');
-      if (j == end_) return std::string_view::npos;
+      const void* quote = std::memchr(b + i, '"', end_ - i);
+      if (!quote) return std::string_view::npos;
       csv_state_ = CsvState::quote_in_quoted;  // the closing quote, or half of a doubled one
-      i = j + 1;
+      i = static_cast<std::size_t>(static_cast<const char*>(quote) - b) + 1;
       continue;
     }
     const char c = b[i++];

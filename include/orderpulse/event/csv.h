@@ -9,7 +9,8 @@
 namespace orderpulse {
 
 // Splits `record` (without its line terminator) into fields. Quoted fields are unquoted with
-// doubled quotes collapsed; their text is stored in `scratch`, so the returned views are valid
+// doubled quotes collapsed; their text, and nothing else, is stored in `scratch` (empty after a
+// row with no quoted cell that has text), so the returned views are valid
 // until the next call with the same scratch. Returns false for a malformed record (text after a
 // closing quote, or an unterminated quote).
 bool split_csv_record(std::string_view record, std::vector<std::string_view>& fields,
