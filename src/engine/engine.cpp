@@ -27,13 +27,16 @@ void Engine::process(EventBatch& batch) {
       last_source = source;
     }
   }
+  // Accepted records are counted in locals: counters in the engine, incremented in memory, made
+  // each record wait for the previous one's store.
+  std::uint64_t accepted = 0;
+  TimestampMs first = stats_.first_event_time, last = stats_.last_event_time;
   for (const Event& e : batch.events()) {
-    ++stats_.read;
     switch (e.status) {
       case EventStatus::accepted:
-        ++stats_.accepted;
-        stats_.first_event_time = std::min(stats_.first_event_time, e.event_time);
-        stats_.last_event_time = std::max(stats_.last_event_time, e.event_time);
+        ++accepted;
+        first = std::min(first, e.event_time);
+        last = std::max(last, e.event_time);
         continue;
       case EventStatus::rejected: ++stats_.rejected; break;
       case EventStatus::late: ++stats_.late; break;
@@ -44,6 +47,10 @@ void Engine::process(EventBatch& batch) {
     const DropView drop{e.reason, r.origin, r.position, batch.text(r)};
     for (ResultSink* s : sinks_) s->on_drop(drop);
   }
+  stats_.read += batch.events().size();
+  stats_.accepted += accepted;
+  stats_.first_event_time = first;
+  stats_.last_event_time = last;
   ++stats_.batches;
   advance(watermarks_.engine_watermark());
   deliver();

@@ -14,7 +14,9 @@ void EventBatch::clear() {
 
 void EventBatch::add(std::string_view text, std::uint64_t position, const RecordOrigin* origin,
                      RecordFormat format, RecordFlag flag) {
-  RawRecord r;
+  // Filled in place: a record built on the stack field by field and then copied was read back as
+  // one 32-byte word from 8-byte stores, a store-forwarding stall that was half of this function.
+  RawRecord& r = records_.emplace_back();
   r.offset = static_cast<std::uint32_t>(arena_.size());
   r.length = static_cast<std::uint32_t>(text.size());
   r.position = position;
@@ -24,7 +26,6 @@ void EventBatch::add(std::string_view text, std::uint64_t position, const Record
   arena_.append(text);
   // One byte of separation keeps simdjson from reading the next record as part of this one.
   arena_.push_back('\n');
-  records_.push_back(r);
 }
 
 void EventBatch::note_position(const SourcePosition& p) {
