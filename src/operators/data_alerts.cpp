@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 
 namespace orderpulse {
@@ -95,20 +96,34 @@ void DataAlerts::on_stock(const StockLevel& level, const Event& e) {
   }
 }
 
-void DataAlerts::on_customer(const Event& e) {
-  const TimestampMs window = cached_customers_ && e.event_time >= cached_window_ &&
-                                     e.event_time - cached_window_ < config_.customer_window
-                                 ? cached_window_
-                                 : floor_to(e.event_time, config_.customer_window);
-  if (window != cached_window_ || !cached_customers_) {
-    auto [it, created] = state_.customers.try_emplace(window);
-    // A window's customers are much like those of the one before it: sized up front, its tables
-    // skip growing one doubling at a time.
-    if (created && it != state_.customers.begin()) it->second.reserve(std::prev(it)->second.size());
-    cached_customers_ = &it->second;
-    cached_window_ = window;
-  }
-  CustomerSums::Wide c = cached_customers_->add(e.customer_hash, cow_, e.revenue(), e.line == 1);
+DataAlerts::DataAlerts(const AlertConfig& config, const ProductDirectory& directory)
+    : config_(config),
+      directory_(directory),
+      burst_orders_(config.customer_burst.enabled ? config.customer_burst.orders : std::numeric_limits<std::int64_t>::max()),
+      customer_revenue_(config.high_value_customer.enabled ? config.high_value_customer.revenue : std::numeric_limits<Cents>::max()),
+      order_revenue_(config.high_value_order.enabled ? config.high_value_order.revenue : std::numeric_limits<Cents>::max()) {}
+
+void DataAlerts::customer_window(TimestampMs t) {
+  const TimestampMs window = floor_to(t, config_.customer_window);
+  auto [it, created] = state_.customers.try_emplace(window);
+  // A window's customers are much like those of the one before it: sized up front, its tables
+  // skip growing one doubling at a time.
+  if (created && it != state_.customers.begin()) it->second.reserve(std::prev(it)->second.size());
+  cached_customers_ = &it->second;
+  cached_window_ = window;
+}
+
+inline void DataAlerts::on_customer(const Event& e) {
+  if (!cached_customers_ || e.event_time < cached_window_ || e.event_time - cached_window_ >= config_.customer_window)
+    customer_window(e.event_time);
+  const CustomerSums::Wide c = cached_customers_->add(e.customer_hash, cow_, e.revenue(), e.line == 1);
+  // A disabled rule's limit is out of reach (judge_customer asks again, exactly).
+  if (c.orders > burst_orders_ || c.revenue >= customer_revenue_ || e.revenue() >= order_revenue_) [[unlikely]]
+    judge_customer(e, c);
+}
+
+void DataAlerts::judge_customer(const Event& e, CustomerSums::Wide c) {
+  const TimestampMs window = cached_window_;
   const std::uint8_t fired_before = c.fired;
   // Texts are built only for an alert that fires: this runs for every record.
   const TimestampMs until = window + config_.customer_window;

@@ -58,7 +58,8 @@ GroupMasks scan_group(const std::uint16_t* group, std::uint16_t fingerprint) {
 
 bool DedupSet::seen_or_insert(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t,
                               TimestampMs min_time) {
-  if (const std::size_t i = current_.find(hash, order_id, line); i != Table::npos) {
+  std::size_t free = Table::npos;
+  if (const std::size_t i = current_.find(hash, order_id, line, &free); i != Table::npos) {
     if (current_.time_at(i) >= min_time) return true;
     current_.set_time(i, t);  // the earlier one is out of the horizon: this record counts again
     return false;
@@ -66,7 +67,7 @@ bool DedupSet::seen_or_insert(std::uint64_t hash, std::string_view order_id, std
   if (const std::size_t i = previous_.find(hash, order_id, line); i != Table::npos && previous_.time_at(i) >= min_time)
     return true;
   // New, or only an expired copy in the previous generation (which is dropped whole later).
-  current_.insert(hash, order_id, line, t);
+  current_.insert(hash, order_id, line, t, free);
   return false;
 }
 
@@ -139,7 +140,7 @@ DedupSet::Entry DedupSet::Table::read_entry(const char* e) {
   return out;
 }
 
-std::size_t DedupSet::Table::find(std::uint64_t hash, std::string_view order_id, std::int32_t line) const {
+std::size_t DedupSet::Table::find(std::uint64_t hash, std::string_view order_id, std::int32_t line, std::size_t* free) const {
   const std::uint16_t fingerprint = fingerprint_of(hash);
   // A group never straddles chunks (the chunk size is a multiple of kGroup): its slots are contiguous.
   for (std::size_t base = home(hash, mask_);; base = (base + kGroup) & mask_) {
@@ -154,7 +155,11 @@ std::size_t DedupSet::Table::find(std::uint64_t hash, std::string_view order_id,
       if (entry_line == line && length == order_id.size() && same_bytes(e + kIdAt, order_id.data(), order_id.size()))
         return i;
     }
-    if (m.empty != 0) return npos;
+    if (m.empty != 0) {
+      // The first empty slot from the home group on: where free_slot() would put the key.
+      if (free) *free = base + slot_in_group(m.empty);
+      return npos;
+    }
   }
 }
 
@@ -191,9 +196,13 @@ std::uint32_t DedupSet::Table::append_entry(std::string_view order_id, std::int3
   return static_cast<std::uint32_t>(offset / kAlign);
 }
 
-void DedupSet::Table::insert(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t) {
-  if (over_load(size_ + 1)) grow();
-  const std::size_t i = free_slot(hash);
+void DedupSet::Table::insert(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t,
+                             std::size_t slot) {
+  if (over_load(size_ + 1)) {
+    grow();
+    slot = npos;  // re-slotted
+  }
+  const std::size_t i = slot != npos ? slot : free_slot(hash);
   fingerprints_.mut(i) = fingerprint_of(hash);
   entries_.mut(i) = append_entry(order_id, line, t);
   ++size_;

@@ -18,7 +18,7 @@ namespace orderpulse {
 
 class DataAlerts final : public Operator {
  public:
-  DataAlerts(const AlertConfig& config, const ProductDirectory& directory) : config_(config), directory_(directory) {}
+  DataAlerts(const AlertConfig& config, const ProductDirectory& directory);
 
   std::string_view name() const override { return "data_alerts"; }
   void on_batch(EventBatch& batch, Collector& out) override;
@@ -40,7 +40,11 @@ class DataAlerts final : public Operator {
 
  private:
   void on_stock(const StockLevel& level, const Event& e);
+  // Adds the record to its customer's sums; the rules are looked at only when a sum reaches an
+  // enabled rule's limit (rarely: this runs for every record, so it stays small enough to inline).
   void on_customer(const Event& e);
+  void customer_window(TimestampMs t);  // points cached_customers_ at t's window, creating it
+  [[gnu::noinline]] void judge_customer(const Event& e, CustomerSums::Wide c);
   void judge_minute(TimestampMs minute, const MinuteSums& sums);
   void judge_metric(AlertRule up, AlertRule down, std::string_view subject, double value, double mean, double sd,
                     bool eligible, TimestampMs minute, std::size_t history, bool money);
@@ -61,6 +65,10 @@ class DataAlerts final : public Operator {
   MinuteSums* cached_sums_ = nullptr;
   TimestampMs cached_window_ = kMinTime;
   CustomerWindow* cached_customers_ = nullptr;
+  // The customer rules' limits, a disabled rule's set out of reach: one test per record decides
+  // whether any rule needs a closer look.
+  std::int64_t burst_orders_;
+  Cents customer_revenue_, order_revenue_;
   CowStats cow_;
 };
 

@@ -94,9 +94,11 @@ class DedupSet {
    public:
     Table();
     void prefetch(std::uint64_t hash, bool for_insert) const;
-    // The slot holding the key, or npos.
-    std::size_t find(std::uint64_t hash, std::string_view order_id, std::int32_t line) const;
-    void insert(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t);
+    // The slot holding the key, or npos; then, if `free` is given, the slot an insert would take
+    // (the search has just read its group).
+    std::size_t find(std::uint64_t hash, std::string_view order_id, std::int32_t line, std::size_t* free = nullptr) const;
+    // `slot`: what find() gave as free, with nothing inserted since (npos: search again).
+    void insert(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t, std::size_t slot = npos);
     TimestampMs time_at(std::size_t slot) const {
       TimestampMs t;
       std::memcpy(&t, entry_at(arena_, entries_[slot]) + kTimeAt, sizeof(t));
