@@ -55,8 +55,12 @@ void Aggregate::encode(Encoder& out) const {
     out.svarint(agg.revenue);
     out.varint(static_cast<std::uint64_t>(agg.items));
   }
-  out.varint(categories.size());
-  for (const auto& [id, rev] : categories) {
+  std::vector<std::pair<std::uint32_t, Cents>> by_id;
+  by_id.reserve(categories.size());
+  categories.for_each([&by_id](std::uint32_t id, Cents rev) { by_id.emplace_back(id, rev); });
+  std::sort(by_id.begin(), by_id.end());
+  out.varint(by_id.size());
+  for (const auto& [id, rev] : by_id) {
     out.varint(id);
     out.svarint(rev);
   }
@@ -64,7 +68,7 @@ void Aggregate::encode(Encoder& out) const {
 
 void Aggregate::decode(Decoder& in, std::size_t max_products, std::size_t max_categories) {
   totals.decode(in);
-  if (products.size() != 0 || !categories.empty()) throw CodecError("pane: decode into a used pane");
+  if (products.size() != 0 || categories.size() != 0) throw CodecError("pane: decode into a used pane");
   const std::size_t np = in.count(3);
   for (std::size_t i = 0; i < np; ++i) {
     const std::uint64_t id = in.varint();

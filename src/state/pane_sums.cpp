@@ -18,7 +18,7 @@ void PaneSums::add(const Aggregate& pane, int sign) {
     dst.agg.revenue += sign * agg.revenue;
     dst.agg.items += sign * agg.items;
   });
-  for (const auto& [id, rev] : pane.categories) {
+  pane.categories.for_each([this, sign](std::uint32_t id, Cents rev) {
     if (id >= categories_.size()) categories_.resize(id + 1);
     CategorySum& c = categories_[id];
     if (!c.listed) {
@@ -27,7 +27,7 @@ void PaneSums::add(const Aggregate& pane, int sign) {
     }
     c.revenue += sign * rev;
     c.panes += sign;
-  }
+  });
 }
 
 void PaneSums::collect(std::vector<std::pair<std::uint32_t, ProductAgg>>& products,

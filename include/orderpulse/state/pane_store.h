@@ -6,8 +6,6 @@
 // that pane first (only the newest one or two panes still receive records, so few are copied), and
 // the bulk of a pane, its product sums, is itself copied a shard at a time.
 
-#include <absl/container/flat_hash_map.h>
-
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -21,6 +19,7 @@
 #include "orderpulse/common/time.h"
 #include "orderpulse/event/event.h"
 #include "orderpulse/state/codec.h"
+#include "orderpulse/state/flat_table.h"
 #include "orderpulse/state/hyperloglog.h"
 #include "orderpulse/state/spill_shards.h"
 
@@ -101,7 +100,9 @@ using ProductShards = SpillShards<std::uint32_t, PackedProductAgg>;
 struct Aggregate {
   Totals totals;
   ProductShards products;
-  absl::flat_hash_map<std::uint32_t, Cents> categories;
+  // By category id: a plain id-keyed table, read for every record (the abseil map it replaced
+  // hashed and probed with more instructions per record).
+  FlatTable<std::uint32_t, Cents> categories;
 
   void add(const Event& e, std::uint64_t customer_hash, CowStats& cow);
   void encode(Encoder& out) const;
