@@ -4,6 +4,21 @@
 #include <chrono>
 
 namespace orderpulse {
+namespace {
+
+// A table's (id, value) pairs in id order. Decode inserts them in the order written, and inserting
+// a table's keys in its own slot order into a growing table of the same hash piles them into its
+// first slots (restore took 5x longer).
+template <typename Value, typename Table>
+std::vector<std::pair<std::uint32_t, Value>> by_id(const Table& table) {
+  std::vector<std::pair<std::uint32_t, Value>> sorted;
+  sorted.reserve(table.size());
+  table.for_each([&sorted](std::uint32_t id, const Value& v) { sorted.emplace_back(id, v); });
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return sorted;
+}
+
+}  // namespace
 
 void Totals::add(const Event& e, std::uint64_t customer_hash) {
   ++lines;
@@ -43,24 +58,16 @@ void Aggregate::add(const Event& e, std::uint64_t customer_hash, CowStats& cow) 
 
 void Aggregate::encode(Encoder& out) const {
   totals.encode(out);
-  // By id: decode inserts them in this order, and inserting a table's keys in its own slot order
-  // into a growing table of the same hash piles them into its first slots (restore took 5x longer).
-  std::vector<std::pair<std::uint32_t, ProductAgg>> sorted;
-  sorted.reserve(products.size());
-  products.for_each([&sorted](std::uint32_t id, const ProductAgg& agg) { sorted.emplace_back(id, agg); });
-  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  out.varint(sorted.size());
-  for (const auto& [id, agg] : sorted) {
+  const auto products_by_id = by_id<ProductAgg>(products);
+  out.varint(products_by_id.size());
+  for (const auto& [id, agg] : products_by_id) {
     out.varint(id);
     out.svarint(agg.revenue);
     out.varint(static_cast<std::uint64_t>(agg.items));
   }
-  std::vector<std::pair<std::uint32_t, Cents>> by_id;
-  by_id.reserve(categories.size());
-  categories.for_each([&by_id](std::uint32_t id, Cents rev) { by_id.emplace_back(id, rev); });
-  std::sort(by_id.begin(), by_id.end());
-  out.varint(by_id.size());
-  for (const auto& [id, rev] : by_id) {
+  const auto categories_by_id = by_id<Cents>(categories);
+  out.varint(categories_by_id.size());
+  for (const auto& [id, rev] : categories_by_id) {
     out.varint(id);
     out.svarint(rev);
   }
