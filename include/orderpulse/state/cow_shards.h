@@ -59,8 +59,8 @@ class CowShards {
       const auto begin = std::chrono::steady_clock::now();
       shards_[s] = std::make_shared<Map>(*shards_[s]);
       cow.note(std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count());
+      shared_[s] = false;  // only here: a store on every call cost a line write per record
     }
-    shared_[s] = false;
     return (*shards_[s])[key];
   }
   // Brings the slot `key` would occupy towards the cache, so a lookup a few records later finds it

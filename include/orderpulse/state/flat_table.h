@@ -38,9 +38,8 @@ class FlatTable {
       }
       return *zero_;
     }
-    if (over_load(size_ + 1, slots_.size())) grow();
-    const std::size_t mask = slots_.size() - 1;
-    for (std::size_t i = index(key);; i = (i + 1) & mask) {
+    if (size_ >= grow_at_) grow();
+    for (std::size_t i = index(key);; i = (i + 1) & mask_) {
       Slot& s = slots_[i];
       if (s.key == key) return s.value;
       if (s.key == 0) {
@@ -98,7 +97,9 @@ class FlatTable {
     std::vector<Slot> old = std::move(slots_);
     slots_.assign(capacity, Slot{});
     shift_ = 64 - static_cast<unsigned>(__builtin_ctzll(capacity));
-    const std::size_t mask = capacity - 1;
+    mask_ = capacity - 1;
+    grow_at_ = capacity * 7 / 8;  // the most keys over_load() allows
+    const std::size_t mask = mask_;
     for (Slot& s : old) {
       if (s.key == 0) continue;
       std::size_t i = index(s.key);
@@ -108,6 +109,10 @@ class FlatTable {
   }
 
   std::vector<Slot> slots_;
+  // Kept beside the slots so a lookup reads no vector bounds: the customer and product tables are
+  // looked up for every record.
+  std::size_t mask_ = 0;
+  std::size_t grow_at_ = 0;  // size_ at which the next insert grows the table first
   unsigned shift_ = 64;
   std::size_t size_ = 0;
   std::optional<Value> zero_;
