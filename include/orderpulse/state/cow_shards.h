@@ -55,11 +55,12 @@ class CowShards {
     const std::size_t s = static_cast<std::size_t>(key % kShards);
     if (!shards_[s]) {
       shards_[s] = std::make_shared<Map>();
+      shared_[s] = false;
     } else if (shared_[s]) [[unlikely]] {
       const auto begin = std::chrono::steady_clock::now();
       shards_[s] = std::make_shared<Map>(*shards_[s]);
       cow.note(std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count());
-      shared_[s] = false;  // only here: a store on every call cost a line write per record
+      shared_[s] = false;  // written when it changes, not on every lookup
     }
     return (*shards_[s])[key];
   }
@@ -70,10 +71,11 @@ class CowShards {
   }
   // Sizes the shards not created yet for `keys` keys in all (spread evenly, as hashed keys are).
   void reserve(std::size_t keys) {
-    for (auto& shard : shards_) {
-      if (shard) continue;
-      shard = std::make_shared<Map>();
-      shard->reserve(keys / kShards + keys / kShards / 16);
+    for (std::uint32_t s = 0; s < kShards; ++s) {
+      if (shards_[s]) continue;
+      shards_[s] = std::make_shared<Map>();
+      shards_[s]->reserve(keys / kShards + keys / kShards / 16);
+      shared_[s] = false;  // new: nobody else holds it
     }
   }
   // Where no checkpoint can hold the map (restore) the copy statistics do not matter.
