@@ -42,14 +42,16 @@ SendResult run_generate_live(GenerateOptions o, const LiveOptions& live) {
   StreamGenerator gen(o, world, buf);
   const Timeline timeline(o.rate, o.scenarios);
   std::uint64_t limit = live.count.value_or(std::numeric_limits<std::uint64_t>::max());
+  Pacer pacer(timeline);
   auto deadline = Clock::time_point::max();
   if (live.duration) {
-    deadline = Clock::now() + std::chrono::milliseconds(*live.duration);
+    // Timed from the pacer's own start: a deadline taken even a little earlier falls before the
+    // last planned record is due, and a wake-up in between sent one record short.
+    deadline = pacer.start() + std::chrono::milliseconds(*live.duration);
     // Exactly rate x duration records when the server keeps up.
     const double planned = timeline.index_at(static_cast<double>(*live.duration));
     if (planned < static_cast<double>(limit)) limit = static_cast<std::uint64_t>(planned);
   }
-  Pacer pacer(timeline);
   std::uint64_t done = 0;
   while (done < limit) {
     const std::uint64_t n = pacer.next(done, std::min(limit - done, kMaxBurst), deadline);

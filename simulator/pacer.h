@@ -39,6 +39,8 @@ class Pacer {
   // unit is due and at least kTick after the previous wake-up. 0 when woken by `limit` or a
   // stop request before anything was due.
   std::uint64_t next(std::uint64_t done, std::uint64_t cap, Clock::time_point limit = Clock::time_point::max());
+  // Where the timeline's time 0 is (later moved only when a lag beyond kMaxLagSeconds is forgiven).
+  Clock::time_point start() const { return start_; }
 
  private:
   std::uint64_t due(std::uint64_t done);
