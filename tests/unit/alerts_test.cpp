@@ -168,6 +168,32 @@ TEST(Alerts, CustomerBurstAndHighValueOncePerWindow) {
   }
 }
 
+// Each customer rule alone, at its exact limit: a burst fires above its order count, the value
+// rules at their threshold. Every record passes the per-record check against the enabled limits
+// first, so a limit that check got wrong, or a disabled rule's limit it let through, shows here.
+TEST(Alerts, EachCustomerRuleAloneFiresExactlyAtItsLimit) {
+  struct Case {
+    std::string rules, rule, fires_at;
+  };
+  const std::vector<Case> cases = {
+      {R"({"customer_burst":{"orders":2}})", "customer_burst", at(2, 0)},
+      {R"({"high_value_customer":{"revenue":"50.00"}})", "high_value_customer", at(1, 0)},
+      {R"({"high_value_order":{"revenue":"30.00"}})", "high_value_order", at(1, 0)},
+  };
+  const std::vector<std::string> lines = {
+      order_line("a", 1, "c", "p", "20.00", at(0, 0)),  // 1 order, 20.00
+      order_line("b", 1, "c", "p", "30.00", at(1, 0)),  // 2 orders, 50.00; a line of exactly 30.00
+      order_line("d", 1, "c", "p", "29.99", at(2, 0)),  // 3 orders
+      order_line("e", 1, "x", "p", "29.99", at(3, 0))};
+  for (const Case& k : cases) {
+    const auto out = run_lines(lines, only(k.rules), 1);
+    const auto firing = with(out.alerts, R"("state":"firing")");
+    ASSERT_EQ(firing.size(), 1u) << k.rule;
+    EXPECT_NE(firing[0].find("\"" + k.rule + "\""), std::string::npos) << firing[0];
+    EXPECT_NE(firing[0].find(R"("subject":"customer:c","event_time":")" + k.fires_at + "\""), std::string::npos) << firing[0];
+  }
+}
+
 // Runs lines [0, cut) through one engine, a batch per line, restores its checkpoint into a fresh
 // engine, runs the rest there and returns the alerts of both, joined.
 std::vector<std::string> alerts_across_restore(const std::vector<std::string>& lines, const Config& c, std::size_t cut) {

@@ -103,6 +103,25 @@ TEST(CowShards, ACopyKeepsItsValuesWhileTheOriginalChanges) {
   EXPECT_EQ(a.size(), 1001u);
 }
 
+// Shards created after a copy (by a first write or by reserve) belong to this map alone: writing
+// to them copies nothing.
+TEST(CowShards, ShardsMadeAfterACopyAreNeverCopied) {
+  CowShards<std::uint32_t, std::int64_t> a;
+  a[0] = 1;  // shard 0 exists, and a copy shares it
+  const CowShards<std::uint32_t, std::int64_t> frozen = a;
+  CowStats cow;
+  a.at(1, cow) = 2;  // shard 1: created by this write
+  a.reserve(1000);   // shards 2..15: created here
+  for (std::uint32_t k = 1; k < 16; ++k) a.at(k, cow) += 1;
+  EXPECT_EQ(cow.pane_copies, 0u);
+  a.at(16, cow) = 5;  // shard 0, still shared: copied once
+  a.at(32, cow) = 6;
+  EXPECT_EQ(cow.pane_copies, 1u);
+  std::size_t n = 0;
+  frozen.for_each([&](std::uint32_t, std::int64_t) { ++n; });
+  EXPECT_EQ(n, 1u);
+}
+
 // A pane's product sums pack 32 bits of items: at 2^32 - 1 the slot refuses and changes nothing.
 TEST(PackedProductAgg, RefusesWhatWouldNotFitAndChangesNothing) {
   PackedProductAgg p;
