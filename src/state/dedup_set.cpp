@@ -2,9 +2,6 @@
 
 #include <cstddef>
 #include <cstring>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 #include <stdexcept>
 
 #include "orderpulse/common/bytes.h"
@@ -13,50 +10,9 @@
 #include "orderpulse/common/prefetch.h"
 
 namespace orderpulse {
-namespace {
-// Slots are probed a group at a time, from the first slot of the hash's group: a search for a new
-// key, the common case, then ends in the one group that was prefetched unless it is full.
-constexpr std::size_t kGroup = 8;
+using namespace dedup_detail;
 
-std::size_t home(std::uint64_t hash, std::size_t mask) { return hash & mask & ~(kGroup - 1); }
-
-// From the hash's top bits, so independent of the slot (its low bits); never 0, which marks empty.
-// 16 bits: a new key passes about 6 occupied slots, and with 8-bit fingerprints one search in 40
-// matched one of them by chance and paid two cache misses to rule it out.
-std::uint16_t fingerprint_of(std::uint64_t hash) {
-  const auto f = static_cast<std::uint16_t>(hash >> 48);
-  return f == 0 ? 1 : f;
-}
-
-// Bit 2k stands for slot k of the group (the SSE2 byte mask of 16-bit lanes, one bit of each pair kept).
-struct GroupMasks {
-  unsigned match;  // slots holding the fingerprint, before the first empty one
-  unsigned empty;  // empty slots
-};
-
-std::size_t slot_in_group(unsigned bits) { return static_cast<std::size_t>(__builtin_ctz(bits)) / 2; }
-
-GroupMasks scan_group(const std::uint16_t* group, std::uint16_t fingerprint) {
-  unsigned match = 0, empty = 0;
-#if defined(__SSE2__)
-  const __m128i g = _mm_loadu_si128(reinterpret_cast<const __m128i*>(group));
-  match = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi16(g, _mm_set1_epi16(static_cast<short>(fingerprint))))) & 0x5555u;
-  empty = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi16(g, _mm_setzero_si128()))) & 0x5555u;
-#else
-  for (std::size_t k = 0; k < kGroup; ++k) {
-    match |= unsigned{group[k] == fingerprint} << (2 * k);
-    empty |= unsigned{group[k] == 0} << (2 * k);
-  }
-#endif
-  // Slots fill in order from the group's start and are never emptied one by one, so a key is
-  // always before the first empty slot.
-  if (empty != 0) match &= (empty & (0u - empty)) - 1;
-  return {match, empty};
-}
-
-}  // namespace
-
-bool DedupSet::seen_or_insert(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t,
+bool DedupSet::seen_or_insert_slow(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t,
                               TimestampMs min_time) {
   std::size_t free = Table::npos;
   if (const std::size_t i = current_.find(hash, order_id, line, &free); i != Table::npos) {
@@ -172,8 +128,10 @@ std::size_t DedupSet::Table::free_slot(std::uint64_t hash) const {
 
 std::uint32_t DedupSet::Table::append_entry(std::string_view order_id, std::int32_t line, TimestampMs t) {
   if (order_id.size() > kMaxKeyBytes) throw std::length_error("dedup key too long");
-  const std::size_t need = (kIdAt + order_id.size() + kAlign - 1) / kAlign * kAlign;
+  const std::size_t need = entry_bytes(order_id.size());
   if (arena_used_ + need > kArenaChunk) {
+    // Entries are addressed in kAlign units by 32 bits: every offset of the new chunk must fit.
+    if ((arena_.size() + 1) * kArenaChunk / kAlign > std::size_t{UINT32_MAX} + 1) throw std::length_error("dedup arena full");
     if (spare_.empty()) {
       arena_.push_back(allocate_huge_pages(kArenaChunk));
     } else {
@@ -182,18 +140,7 @@ std::uint32_t DedupSet::Table::append_entry(std::string_view order_id, std::int3
     }
     arena_used_ = 0;
   }
-  const std::size_t offset = (arena_.size() - 1) * kArenaChunk + arena_used_;
-  if (offset / kAlign > UINT32_MAX) throw std::length_error("dedup arena full");
-  char* p = arena_.back().get() + arena_used_;
-  // Field by field, straight into the arena: a whole head built on the stack first was read back
-  // as one 16-byte word from two 8-byte stores, which missed store forwarding on every new key.
-  const auto length = static_cast<std::uint16_t>(order_id.size());
-  std::memcpy(p + kTimeAt, &t, sizeof(t));
-  std::memcpy(p + kLineAt, &line, sizeof(line));
-  std::memcpy(p + kLengthAt, &length, sizeof(length));
-  std::memcpy(p + kIdAt, order_id.data(), order_id.size());
-  arena_used_ += need;
-  return static_cast<std::uint32_t>(offset / kAlign);
+  return write_entry(need, order_id, line, t);
 }
 
 void DedupSet::Table::insert(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t,
