@@ -80,12 +80,6 @@ void DedupSet::decode(Decoder& in) {
 DedupSet::Table::Table()
     : fingerprints_(Fingerprints::kChunkSize, 0), entries_(Fingerprints::kChunkSize, 0), mask_(Fingerprints::kChunkSize - 1) {}
 
-void DedupSet::Table::prefetch(std::uint64_t hash, bool for_insert) const {
-  fingerprints_.prefetch(home(hash, mask_));
-  // A new key nearly always lands in its home group, whose entry indexes share one line.
-  if (for_insert) entries_.prefetch_for_write(home(hash, mask_));
-}
-
 DedupSet::Entry DedupSet::Table::read_entry(const char* e) {
   Entry out;
   std::uint16_t length;

@@ -155,7 +155,12 @@ class DedupSet {
   class Table {
    public:
     Table();
-    void prefetch(std::uint64_t hash, bool for_insert) const;
+    void prefetch(std::uint64_t hash, bool for_insert) const {
+      const std::size_t base = dedup_detail::home(hash, mask_);
+      fingerprints_.prefetch(base);
+      // A new key nearly always lands in its home group, whose entry indexes share one line.
+      if (for_insert) entries_.prefetch_for_write(base);
+    }
     // The slot holding the key, or npos; then, if `free` is given, the slot an insert would take
     // (the search has just read its group).
     std::size_t find(std::uint64_t hash, std::string_view order_id, std::int32_t line, std::size_t* free = nullptr) const;
