@@ -37,19 +37,7 @@ double tau(double x) {
 
 }  // namespace
 
-void HyperLogLog::add_dense(std::uint64_t hash) {
-  const std::uint32_t index = static_cast<std::uint32_t>(hash >> kQ);
-  const std::uint64_t rest = hash << kPrecision;
-  const std::uint8_t rank = rest == 0 ? static_cast<std::uint8_t>(kQ + 1)
-                                      : static_cast<std::uint8_t>(__builtin_clzll(rest) + 1);
-  if (dense_[index] < rank) dense_[index] = rank;
-}
-
-void HyperLogLog::add(std::uint64_t hash) {
-  if (!dense_.empty()) {
-    add_dense(hash);
-    return;
-  }
+void HyperLogLog::add_exact(std::uint64_t hash) {
   auto it = std::lower_bound(exact_.begin(), exact_.end(), hash);
   if (it != exact_.end() && *it == hash) return;
   exact_.insert(it, hash);

@@ -20,14 +20,6 @@ std::vector<std::pair<std::uint32_t, Value>> by_id(const Table& table) {
 
 }  // namespace
 
-void Totals::add(const Event& e, std::uint64_t customer_hash) {
-  ++lines;
-  items += e.quantity;
-  orders += e.line == 1 ? 1 : 0;
-  revenue += e.revenue();
-  customers.add(customer_hash);
-}
-
 void Totals::clear() {
   lines = items = orders = 0;
   revenue = 0;
@@ -48,12 +40,6 @@ void Totals::decode(Decoder& in) {
   orders = static_cast<std::int64_t>(in.varint());
   revenue = in.svarint();
   customers.decode(in);
-}
-
-void Aggregate::add(const Event& e, std::uint64_t customer_hash, CowStats& cow) {
-  totals.add(e, customer_hash);
-  products.add(e.product_ref, cow, e.revenue(), e.quantity);
-  categories[e.category_ref] += e.revenue();
 }
 
 void Aggregate::encode(Encoder& out) const {
@@ -93,8 +79,7 @@ void Aggregate::decode(Decoder& in, std::size_t max_products, std::size_t max_ca
   }
 }
 
-Aggregate& PaneStore::pane_for(TimestampMs t) {
-  if (in_cached(t)) return *cached_;  // no division for most records
+Aggregate& PaneStore::find_pane(TimestampMs t) {
   const TimestampMs start = pane_start(t);
   auto [it, created] = panes_.try_emplace(start);
   Slot& slot = it->second;

@@ -21,7 +21,14 @@ class HyperLogLog {
   // registers), which keeps small windows exact and sparse panes cheap to merge.
   static constexpr std::size_t kExactLimit = 256;
 
-  void add(std::uint64_t hash);
+  // Inline: every record adds its customer to two sketches (its pane's and the running totals').
+  void add(std::uint64_t hash) {
+    if (dense_.empty()) [[unlikely]] {
+      add_exact(hash);
+      return;
+    }
+    add_dense(hash);
+  }
   void merge(const HyperLogLog& other);
   std::uint64_t estimate() const;
   bool is_exact() const { return dense_.empty(); }
@@ -36,7 +43,13 @@ class HyperLogLog {
 
  private:
   void densify();
-  void add_dense(std::uint64_t hash);
+  void add_exact(std::uint64_t hash);
+  void add_dense(std::uint64_t hash) {
+    const auto index = static_cast<std::uint32_t>(hash >> (64 - kPrecision));
+    const std::uint64_t rest = hash << kPrecision;
+    const auto rank = static_cast<std::uint8_t>(rest == 0 ? 64 - kPrecision + 1 : __builtin_clzll(rest) + 1);
+    if (dense_[index] < rank) dense_[index] = rank;
+  }
 
   std::vector<std::uint64_t> exact_;  // sorted, distinct; used while dense_ is empty
   std::vector<std::uint8_t> dense_;

@@ -86,7 +86,13 @@ struct Totals {
   Cents revenue = 0;
   HyperLogLog customers;
 
-  void add(const Event& e, std::uint64_t customer_hash);
+  void add(const Event& e, std::uint64_t customer_hash) {
+    ++lines;
+    items += e.quantity;
+    orders += e.line == 1 ? 1 : 0;
+    revenue += e.revenue();
+    customers.add(customer_hash);
+  }
   void clear();
   void encode(Encoder& out) const;
   void decode(Decoder& in);
@@ -104,7 +110,11 @@ struct Aggregate {
   // hashed and probed with more instructions per record).
   FlatTable<std::uint32_t, Cents> categories;
 
-  void add(const Event& e, std::uint64_t customer_hash, CowStats& cow);
+  void add(const Event& e, std::uint64_t customer_hash, CowStats& cow) {
+    totals.add(e, customer_hash);
+    products.add(e.product_ref, cow, e.revenue(), e.quantity);
+    categories[e.category_ref] += e.revenue();
+  }
   void encode(Encoder& out) const;
   // `products` and `categories` bound the ids a valid checkpoint can hold.
   void decode(Decoder& in, std::size_t products, std::size_t categories);
@@ -123,7 +133,8 @@ class PaneStore {
 
   DurationMs pane_size() const { return pane_size_; }
   TimestampMs pane_start(TimestampMs t) const { return floor_to(t, pane_size_); }
-  Aggregate& pane_for(TimestampMs t);
+  // Inline, with no division for most records: they fall in the pane of the one before.
+  Aggregate& pane_for(TimestampMs t) { return in_cached(t) ? *cached_ : find_pane(t); }
   // Adds an accepted record to its pane.
   void add(const Event& e, std::uint64_t customer_hash) { pane_for(e.event_time).add(e, customer_hash, cow_); }
   // Brings the record's product sums towards the cache when it falls in the pane of the records
@@ -148,6 +159,7 @@ class PaneStore {
  private:
   DurationMs pane_size_;
   Panes panes_;
+  Aggregate& find_pane(TimestampMs t);  // creating it, or copying it from a checkpoint's hold
   bool in_cached(TimestampMs t) const { return cached_ && t >= cached_start_ && t - cached_start_ < pane_size_; }
 
   // Records mostly arrive near the newest pane: remember it to skip the tree lookup.
