@@ -53,15 +53,8 @@ class CowShards {
 
   Value& at(const Key& key, CowStats& cow) {
     const std::size_t s = static_cast<std::size_t>(key % kShards);
-    if (!shards_[s]) {
-      shards_[s] = std::make_shared<Map>();
-      shared_[s] = false;
-    } else if (shared_[s]) [[unlikely]] {
-      const auto begin = std::chrono::steady_clock::now();
-      shards_[s] = std::make_shared<Map>(*shards_[s]);
-      cow.note(std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count());
-      shared_[s] = false;  // written when it changes, not on every lookup
-    }
+    if (!shards_[s] || shared_[s]) [[unlikely]]
+      own(s, cow);
     return (*shards_[s])[key];
   }
   // Brings the slot `key` would occupy towards the cache, so a lookup a few records later finds it
@@ -95,6 +88,18 @@ class CowShards {
   }
 
  private:
+  // Makes shard s this map's own to write: created if missing, copied if a copy shares it.
+  [[gnu::noinline]] void own(std::size_t s, CowStats& cow) {
+    if (!shards_[s]) {
+      shards_[s] = std::make_shared<Map>();
+    } else {
+      const auto begin = std::chrono::steady_clock::now();
+      shards_[s] = std::make_shared<Map>(*shards_[s]);
+      cow.note(std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count());
+    }
+    shared_[s] = false;  // written when it changes, not on every lookup
+  }
+
   std::array<std::shared_ptr<Map>, kShards> shards_;
   mutable std::array<bool, kShards> shared_{};
 };

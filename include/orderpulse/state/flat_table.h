@@ -31,14 +31,10 @@ class FlatTable {
  public:
   // The value of `key`, inserted as Value{} when new.
   Value& operator[](Key key) {
-    if (key == 0) {
-      if (!zero_) {
-        zero_.emplace();
-        ++size_;
-      }
-      return *zero_;
+    if (key == 0 || size_ >= grow_at_) [[unlikely]] {
+      if (key == 0) return zero();
+      grow();
     }
-    if (size_ >= grow_at_) grow();
     for (std::size_t i = index(key);; i = (i + 1) & mask_) {
       Slot& s = slots_[i];
       if (s.key == key) return s.value;
@@ -92,7 +88,14 @@ class FlatTable {
   static std::size_t max_keys(std::size_t capacity) { return capacity / 8 * 7; }
   static bool over_load(std::size_t keys, std::size_t capacity) { return keys > max_keys(capacity); }
 
-  void grow() { rehash(slots_.empty() ? 16 : slots_.size() * 2); }
+  [[gnu::noinline]] void grow() { rehash(slots_.empty() ? 16 : slots_.size() * 2); }
+  Value& zero() {
+    if (!zero_) {
+      zero_.emplace();
+      ++size_;
+    }
+    return *zero_;
+  }
 
   void rehash(std::size_t capacity) {
     std::vector<Slot> old = std::move(slots_);
