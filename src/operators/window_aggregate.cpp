@@ -29,13 +29,10 @@ void WindowAggregate::on_batch(EventBatch& batch, Collector&) {
   }
 }
 
-bool WindowAggregate::all_windows_final(TimestampMs t) const {
-  // Every window holding t ends after t: at or past the finalized time none of them is final.
-  // Nearly every record takes this exit, which spares two divisions per spec.
-  if (finalized_ == kMinTime || t >= finalized_) return false;
+bool WindowAggregate::any_window_open(TimestampMs t) const {
   for (const WindowSpec& s : specs_)
-    if (PaneStore::floor_to(t, s.slide) + s.size > finalized_) return false;
-  return true;
+    if (PaneStore::floor_to(t, s.slide) + s.size > finalized_) return true;
+  return false;
 }
 
 void WindowAggregate::on_watermark(TimestampMs watermark, Collector& out) {
