@@ -124,19 +124,14 @@ class DedupSet {
   // stored (or refreshed) with time `t` and false is returned. `hash` is dedup_key_hash(order_id, line).
   bool seen_or_insert(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t,
                       TimestampMs min_time) {
-    // Nearly every key is new: neither home group holds its fingerprint and the current one has
-    // room. That case is settled here, inline, in one look at each group; anything else (a
-    // fingerprint seen, a full group, a table due to grow) takes the full search.
-    using namespace dedup_detail;
-    const std::uint16_t fingerprint = fingerprint_of(hash);
-    const std::size_t base = current_.home_of(hash);
-    const GroupMasks c = scan_group(current_.group(base), fingerprint);
-    if (c.match == 0 && c.empty != 0) [[likely]] {
-      const GroupMasks p = scan_group(previous_.group(previous_.home_of(hash)), fingerprint);
-      if (p.match == 0 && p.empty != 0 && current_.try_insert_new(base + slot_in_group(c.empty), fingerprint, order_id, line, t))
-        [[likely]]
-        return false;
-    }
+    // Nearly every key is new: no group it would be searched in holds its fingerprint. That case
+    // is settled here, inline, and the key written where a search would have put it; anything else
+    // (a fingerprint seen, a table due to grow) takes the full search.
+    const std::uint16_t fingerprint = dedup_detail::fingerprint_of(hash);
+    const std::size_t slot = current_.free_if_unseen(hash, fingerprint);
+    if (slot != Table::npos && previous_.free_if_unseen(hash, fingerprint) != Table::npos &&
+        current_.try_insert_new(slot, fingerprint, order_id, line, t)) [[likely]]
+      return false;
     return seen_or_insert_slow(hash, order_id, line, t, min_time);
   }
 
@@ -184,9 +179,18 @@ class DedupSet {
 
     static constexpr std::size_t npos = ~std::size_t{0};
 
-    std::size_t home_of(std::uint64_t hash) const { return dedup_detail::home(hash, mask_); }
-    const std::uint16_t* group(std::size_t base) const { return &fingerprints_[base]; }
-    // Writes a key that no search found into `slot`, the first empty slot of its home group, unless
+    // The first empty slot from the hash's home group on, where an insert would put the key,
+    // provided no group up to it holds the fingerprint; npos otherwise (the key may be held).
+    std::size_t free_if_unseen(std::uint64_t hash, std::uint16_t fingerprint) const {
+      using namespace dedup_detail;
+      // Ends: a table is never full.
+      for (std::size_t base = home(hash, mask_);; base = (base + kGroup) & mask_) {
+        const GroupMasks m = scan_group(&fingerprints_[base], fingerprint);
+        if (m.match != 0) return npos;
+        if (m.empty != 0) return base + slot_in_group(m.empty);
+      }
+    }
+    // Writes a key that no search found into `slot`, the first empty slot from its home group on, unless
     // the table is due to grow or the arena's last chunk is full (false then, and nothing changed).
     bool try_insert_new(std::size_t slot, std::uint16_t fingerprint, std::string_view order_id, std::int32_t line,
                         TimestampMs t) {
