@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "orderpulse/state/dedup_set.h"
 
@@ -32,6 +33,27 @@ TEST(DedupSet, ExactKeysAcrossGenerations) {
   EXPECT_TRUE(seen(d, "o2", 1, 500, 250));
   EXPECT_TRUE(seen(d, "o1", 1, 500, 250));
   EXPECT_FALSE(seen(d, "o10", 1, 500, 250));
+}
+
+// Keys whose hashes share one home group fill it and spill into the groups after it: the inline
+// path for new keys and the full search must both walk past full groups, in both generations.
+TEST(DedupSet, KeysSpilledPastFullGroupsAreFoundInBothGenerations) {
+  // A new table has 2^15 slots in groups of 8: the home group is bits 3..14 of the hash.
+  constexpr std::uint64_t kHomeMask = ((std::uint64_t{1} << 15) - 1) & ~std::uint64_t{7};
+  std::vector<std::string> ids;
+  const std::uint64_t home = dedup_key_hash("h0", 1) & kHomeMask;
+  for (int i = 0; ids.size() < 30; ++i) {
+    std::string id = "h" + std::to_string(i);
+    if ((dedup_key_hash(id, 1) & kHomeMask) == home) ids.push_back(id);
+  }
+  DedupSet d;
+  for (std::size_t k = 0; k < 20; ++k) ASSERT_FALSE(seen(d, ids[k], 1, 100, kMinTime)) << k;  // three groups' worth
+  for (std::size_t k = 0; k < 20; ++k) EXPECT_TRUE(seen(d, ids[k], 1, 110, kMinTime)) << k;
+  d.evict_older_than(50);  // rotates: the 20 keys are now the previous generation
+  for (std::size_t k = 20; k < 30; ++k) ASSERT_FALSE(seen(d, ids[k], 1, 200, 50)) << k;
+  for (std::size_t k = 0; k < 30; ++k) EXPECT_TRUE(seen(d, ids[k], 1, 210, 50)) << k;
+  EXPECT_FALSE(seen(d, ids[5], 2, 210, 50));  // another line of a held order
+  EXPECT_EQ(d.size(), 31u);
 }
 
 TEST(DedupSet, MemoryFollowsTheHorizon) {
