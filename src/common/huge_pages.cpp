@@ -7,7 +7,7 @@
 
 namespace orderpulse {
 
-std::shared_ptr<char[]> allocate_huge_pages(std::size_t bytes) {
+void* allocate_huge_pages_raw(std::size_t bytes) {
   // aligned_alloc wants a multiple of the alignment.
   bytes = (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
   void* p = std::aligned_alloc(kHugePageBytes, bytes);
@@ -16,7 +16,13 @@ std::shared_ptr<char[]> allocate_huge_pages(std::size_t bytes) {
 #if defined(MADV_HUGEPAGE)
   (void)madvise(p, bytes, MADV_HUGEPAGE);
 #endif
-  return std::shared_ptr<char[]>(static_cast<char*>(p), [](char* q) { std::free(q); });
+  return p;
+}
+
+void release_huge_pages(void* p) noexcept { std::free(p); }
+
+std::shared_ptr<char[]> allocate_huge_pages(std::size_t bytes) {
+  return std::shared_ptr<char[]>(static_cast<char*>(allocate_huge_pages_raw(bytes)), [](char* q) { release_huge_pages(q); });
 }
 
 }  // namespace orderpulse

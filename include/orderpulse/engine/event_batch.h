@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "orderpulse/common/huge_pages.h"
 #include "orderpulse/event/event.h"
 
 namespace orderpulse {
@@ -107,13 +108,14 @@ class EventBatch {
   bool parsed() const { return parsed_; }
   void mark_parsed() { parsed_ = true; }
 
-  std::vector<Event>& events() { return events_; }
-  const std::vector<Event>& events() const { return events_; }
+  using Events = std::vector<Event, HugePageAllocator<Event>>;
+  Events& events() { return events_; }
+  const Events& events() const { return events_; }
 
  private:
-  std::string arena_;
-  std::vector<RawRecord> records_;
-  std::vector<Event> events_;
+  std::basic_string<char, std::char_traits<char>, HugePageAllocator<char>> arena_;
+  std::vector<RawRecord, HugePageAllocator<RawRecord>> records_;
+  Events events_;
   std::deque<std::string> owned_;
   std::vector<std::shared_ptr<const RecordOrigin>> pins_;
   std::vector<SourcePosition> positions_;  // few: one per replayable source
