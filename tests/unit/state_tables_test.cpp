@@ -3,11 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <map>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "orderpulse/common/bytes.h"
+#include "orderpulse/common/huge_pages.h"
 #include "orderpulse/state/cow_chunks.h"
 #include "orderpulse/state/cow_shards.h"
 #include "orderpulse/state/dedup_set.h"
@@ -18,6 +21,24 @@
 
 namespace orderpulse {
 namespace {
+
+// Containers on HugePageAllocator (a batch's text, records and events) keep their contents as
+// they grow from small blocks (operator new) into huge-page blocks and shrink back, and the large
+// blocks are huge-page aligned.
+TEST(HugePageAllocator, ContainersKeepTheirContentsAcrossBothKindsOfBlock) {
+  std::vector<std::uint64_t, HugePageAllocator<std::uint64_t>> v;
+  constexpr std::size_t kCount = 3 * kHugePageBytes / sizeof(std::uint64_t);  // 6 MiB
+  for (std::uint64_t i = 0; i < kCount; ++i) v.push_back(i * 2654435761u);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(v.data()) % kHugePageBytes, 0u);
+  for (std::uint64_t i = 0; i < kCount; i += 4099) ASSERT_EQ(v[i], i * 2654435761u);
+  v.resize(10);
+  v.shrink_to_fit();  // back to a small block
+  for (std::uint64_t i = 0; i < 10; ++i) EXPECT_EQ(v[i], i * 2654435761u);
+  std::basic_string<char, std::char_traits<char>, HugePageAllocator<char>> text;
+  for (int i = 0; i < 300'000; ++i) text += "0123456789";
+  EXPECT_EQ(text.size(), 3'000'000u);
+  EXPECT_EQ(text.substr(2'999'990), "0123456789");
+}
 
 TEST(FlatTable, MatchesAMapIncludingKeyZero) {
   FlatTable<std::uint64_t, std::int64_t> table;
