@@ -113,13 +113,6 @@ std::size_t DedupSet::Table::find(std::uint64_t hash, std::string_view order_id,
   }
 }
 
-std::size_t DedupSet::Table::free_slot(std::uint64_t hash) const {
-  for (std::size_t base = home(hash, mask_);; base = (base + kGroup) & mask_) {
-    const GroupMasks m = scan_group(&fingerprints_[base], 0);
-    if (m.empty != 0) return base + slot_in_group(m.empty);
-  }
-}
-
 std::uint32_t DedupSet::Table::append_entry(std::string_view order_id, std::int32_t line, TimestampMs t) {
   if (order_id.size() > kMaxKeyBytes) throw std::length_error("dedup key too long");
   const std::size_t need = entry_bytes(order_id.size());

@@ -7,8 +7,6 @@
 namespace orderpulse {
 namespace {
 
-constexpr int kQ = 64 - HyperLogLog::kPrecision;  // bits left for the rank
-
 double sigma(double x) {
   if (x == 1.0) return INFINITY;
   double y = 1.0;
@@ -71,11 +69,11 @@ void HyperLogLog::merge(const HyperLogLog& other) {
 
 std::uint64_t HyperLogLog::estimate() const {
   if (dense_.empty()) return exact_.size();
-  int counts[kQ + 2] = {};
+  int counts[kRankBits + 2] = {};
   for (std::uint8_t r : dense_) ++counts[r];
   const double m = kRegisters;
-  double z = m * tau(1.0 - counts[kQ + 1] / m);
-  for (int k = kQ; k >= 1; --k) z = 0.5 * (z + counts[k]);
+  double z = m * tau(1.0 - counts[kRankBits + 1] / m);
+  for (int k = kRankBits; k >= 1; --k) z = 0.5 * (z + counts[k]);
   z += m * sigma(counts[0] / m);
   constexpr double kAlphaInf = 0.5 / 0.69314718055994530942;  // 1 / (2 ln 2)
   return static_cast<std::uint64_t>(std::llround(kAlphaInf * m * m / z));

@@ -224,7 +224,7 @@ class DedupSet {
     void grow();
     bool over_load(std::size_t n) const { return n * 10 > fingerprints_.size() * 7; }
     // The first empty slot from the hash's group on.
-    std::size_t free_slot(std::uint64_t hash) const;
+    std::size_t free_slot(std::uint64_t hash) const { return free_if_unseen(hash, 0); }  // 0 is never a fingerprint
     std::uint32_t append_entry(std::string_view order_id, std::int32_t line, TimestampMs t);
     template <typename Arena>
     static const char* entry_at(const Arena& arena, std::uint32_t entry) {

@@ -17,6 +17,7 @@ class HyperLogLog {
  public:
   static constexpr int kPrecision = 14;
   static constexpr std::uint32_t kRegisters = 1u << kPrecision;
+  static constexpr int kRankBits = 64 - kPrecision;  // the hash bits left for the rank
   // Up to this many distinct hashes the sketch is an exact set (2 KiB, far below the 16 KiB of
   // registers), which keeps small windows exact and sparse panes cheap to merge.
   static constexpr std::size_t kExactLimit = 256;
@@ -45,9 +46,9 @@ class HyperLogLog {
   void densify();
   void add_exact(std::uint64_t hash);
   void add_dense(std::uint64_t hash) {
-    const auto index = static_cast<std::uint32_t>(hash >> (64 - kPrecision));
+    const auto index = static_cast<std::uint32_t>(hash >> kRankBits);
     const std::uint64_t rest = hash << kPrecision;
-    const auto rank = static_cast<std::uint8_t>(rest == 0 ? 64 - kPrecision + 1 : __builtin_clzll(rest) + 1);
+    const auto rank = static_cast<std::uint8_t>(rest == 0 ? kRankBits + 1 : __builtin_clzll(rest) + 1);
     if (dense_[index] < rank) dense_[index] = rank;
   }
 
