@@ -13,7 +13,7 @@ counters.read includes it. A rate the sender cannot hold is reported with the ra
 Every phase is bounded in time and stops by itself. Prints a table and one JSON object (also
 written to --json).
 """
-import argparse, asyncio, json, os, re, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request
+import argparse, asyncio, json, os, re, signal, socket, statistics, subprocess, sys, tempfile, threading, time, urllib.request
 
 import websockets
 
@@ -94,12 +94,29 @@ def replay_once(bin_dir, path, records, timeout, expect_windows):
             "complete": read >= records, "check": check}
 
 
+def batch_seconds(bin_dir, path, timeout):
+    """Wall seconds of `orderpulse batch` over the same file, as run.sh's batch_ndjson measure runs it
+    (both cores): the other half of a serve/batch pair."""
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.monotonic()
+        subprocess.run([os.path.join(bin_dir, "orderpulse"), "batch", "-q", "--input", path, "--output-dir", tmp],
+                       check=True, timeout=timeout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return time.monotonic() - t0
+
+
 def throughput(bin_dir, path, records, runs, timeout, expect_windows):
-    """One warm-up replay (its windows are checked), then `runs` measured ones."""
+    """One warm-up replay (its windows are checked), then `runs` measured ones, each followed by a batch
+    run over the same file. This VM's speed drifts by a third from one minute to the next, so serve's
+    speed against batch mode's is judged on these pairs, each taken in one phase, not on two medians
+    measured minutes apart."""
     warm = replay_once(bin_dir, path, records, timeout, expect_windows)
     if warm["check"] and not warm["check"]["ok"]:
         return {"check": warm["check"], "error": "windows differ from batch mode: not timed"}
-    done = [replay_once(bin_dir, path, records, timeout, expect_windows) for _ in range(runs)]
+    done, batch = [], []
+    for _ in range(runs):
+        done.append(replay_once(bin_dir, path, records, timeout, expect_windows))
+        batch.append(batch_seconds(bin_dir, path, timeout))
+    ratios = [b / r["seconds"] for b, r in zip(batch, done)]
     med = sorted(done, key=lambda r: r["seconds"])[len(done) // 2]
     complete = all(r["complete"] for r in done)
     checks = [r["check"] for r in [warm] + done if r["check"]]
@@ -107,6 +124,7 @@ def throughput(bin_dir, path, records, runs, timeout, expect_windows):
             "cpu_seconds": round(med["cpu_seconds"], 2), "records_per_second": round(med["records"] / med["seconds"]),
             "records_per_cpu_second": round(med["records"] / med["cpu_seconds"]),
             "peak_rss_mib": round(max(r["peak_rss_mib"] for r in done), 1), "complete": complete,
+            "batch_runs": [round(b, 3) for b in batch], "serve_over_batch_paired": round(statistics.median(ratios), 4),
             "check": {"ok": all(c["ok"] for c in checks), "windows": checks[-1]["windows"],
                       "batch_windows": checks[-1]["batch_windows"]} if checks else None}
 
@@ -217,6 +235,8 @@ def main():
     else:
         print(f"  serve: {t['seconds']:.2f} s (median of {len(t['runs'])}), {t['records_per_second']:,} records/s, "
               f"{t['cpu_seconds']} CPU s, peak RSS {t['peak_rss_mib']} MiB; windows check {t['check']}")
+        print(f"  batch mode beside each run: {t['batch_runs']} s; serve / batch, median of the pairs: "
+              f"{t['serve_over_batch_paired']}")
     for l in result["latency"]:
         print(f"  latency at {l['rate']:,} records/s (achieved {l.get('achieved_rate') or 0:,}/s over "
               f"{l.get('seconds', 0):g} s): p50 {l.get('p50_ms')} ms, p99 {l.get('p99_ms')} ms, max {l.get('max_ms')} ms")
