@@ -27,30 +27,27 @@ void Engine::process(EventBatch& batch) {
       last_source = source;
     }
   }
-  // Accepted records are counted in locals: counters in the engine, incremented in memory, made
-  // each record wait for the previous one's store.
-  std::uint64_t accepted = 0;
-  TimestampMs first = stats_.first_event_time, last = stats_.last_event_time;
-  for (const Event& e : batch.events()) {
-    switch (e.status) {
-      case EventStatus::accepted:
-        ++accepted;
-        first = std::min(first, e.event_time);
-        last = std::max(last, e.event_time);
-        continue;
-      case EventStatus::rejected: ++stats_.rejected; break;
-      case EventStatus::late: ++stats_.late; break;
-      case EventStatus::duplicate: ++stats_.duplicate; break;
+  // Admission, first in the pipeline and the last to change a record's status, has counted the
+  // accepted records; the others go to the ledger, in read order.
+  const Admission::Tally& tally = admission_.tally();
+  if (tally.dropped) {
+    for (const Event& e : batch.events()) {
+      switch (e.status) {
+        case EventStatus::accepted: continue;
+        case EventStatus::rejected: ++stats_.rejected; break;
+        case EventStatus::late: ++stats_.late; break;
+        case EventStatus::duplicate: ++stats_.duplicate; break;
+      }
+      ++stats_.by_reason[static_cast<std::size_t>(e.reason)];
+      const RawRecord& r = batch.record(e.record);
+      const DropView drop{e.reason, r.origin, r.position, batch.text(r)};
+      for (ResultSink* s : sinks_) s->on_drop(drop);
     }
-    ++stats_.by_reason[static_cast<std::size_t>(e.reason)];
-    const RawRecord& r = batch.record(e.record);
-    const DropView drop{e.reason, r.origin, r.position, batch.text(r)};
-    for (ResultSink* s : sinks_) s->on_drop(drop);
   }
   stats_.read += batch.events().size();
-  stats_.accepted += accepted;
-  stats_.first_event_time = first;
-  stats_.last_event_time = last;
+  stats_.accepted += tally.accepted;
+  stats_.first_event_time = std::min(stats_.first_event_time, tally.first);
+  stats_.last_event_time = std::max(stats_.last_event_time, tally.last);
   ++stats_.batches;
   advance(watermarks_.engine_watermark());
   deliver();

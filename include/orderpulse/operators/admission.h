@@ -22,6 +22,16 @@ class Admission final : public Operator {
   void on_batch(EventBatch& batch, Collector& out) override;
   void on_watermark(TimestampMs watermark, Collector& out) override;
 
+  // What the last batch came to, for the engine's counters. This pass reads every record's status
+  // and time anyway; the engine then looks at records one by one only when some were turned away.
+  struct Tally {
+    std::uint64_t accepted = 0;
+    TimestampMs first = kMaxTime;  // event times of the accepted records
+    TimestampMs last = kMinTime;
+    bool dropped = false;  // a record was rejected by the parser, late or a duplicate
+  };
+  const Tally& tally() const { return tally_; }
+
   DurationMs horizon() const { return horizon_; }
   DedupSet::Frozen freeze() { return dedup_.freeze(); }
   void decode(Decoder& in) { dedup_.decode(in); }
@@ -31,6 +41,7 @@ class Admission final : public Operator {
   SourceWatermarks& watermarks_;
   const WindowAggregate& windows_;
   DedupSet dedup_;
+  Tally tally_;
 };
 
 }  // namespace orderpulse
