@@ -87,6 +87,26 @@ TEST(RecordReader, TooLongRecordsAreSkippedNotBuffered) {
   EXPECT_TRUE(edge[1].too_long);
 }
 
+TEST(RecordReader, ARecordLongerThanTheFirstBufferIsReturnedWhole) {
+  // The buffer starts at two reads' worth and grows only for a record that needs it: records of
+  // 0.6 and 0.9 MiB under a 1 MiB limit, after short ones so they straddle reads, come back whole,
+  // in both framings, and the records after them too.
+  const std::string a(600 << 10, 'a'), b((900 << 10) - 7, 'b');
+  auto lines = frame("s1\n" + a + "\ns2\n" + b + "\r\ns3", Framing::lines, 1 << 20);
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines[1].text, a);
+  EXPECT_FALSE(lines[1].too_long);
+  EXPECT_EQ(lines[3].text, b);
+  EXPECT_FALSE(lines[3].too_long);
+  EXPECT_EQ(lines[4].text, "s3");
+  EXPECT_EQ(lines[4].line, 5u);
+  auto csv = frame("h\n\"" + a + "\n" + b + "\"\nlast\n", Framing::csv, 2 << 20);
+  ASSERT_EQ(csv.size(), 3u);
+  EXPECT_EQ(csv[1].text, "\"" + a + "\n" + b + "\"");
+  EXPECT_EQ(csv[2].text, "last");
+  EXPECT_EQ(csv[2].line, 4u);
+}
+
 TEST(RecordReader, TheCrOfACrlfEndDoesNotCountAgainstTheLimit) {
   // 64 bytes + CRLF is at the limit; 65 bytes is over it, with or without a CR, terminated or
   // not. Small reads (a limit far below the read chunk) and a record cut by the end of input.
