@@ -52,25 +52,19 @@ SendResult run_generate_live(GenerateOptions o, const LiveOptions& live) {
     const double planned = timeline.index_at(static_cast<double>(*live.duration));
     if (planned < static_cast<double>(limit)) limit = static_cast<std::uint64_t>(planned);
   }
-  std::uint64_t done = 0;
-  while (done < limit) {
-    const std::uint64_t n = pacer.next(done, std::min(limit - done, kMaxBurst), deadline);
-    if (n > 0) {
-      // Base event time of the whole burst: now (file times: each record's own, as in a file).
-      // Orders then move back by up to --disorder.
-      buf.clear();
-      const TimestampMs now = wall_clock_ms();
-      for (std::uint64_t i = done; i < done + n; ++i) {
-        // File times: the same expression as run_generate(), so the same records.
-        gen.next(live.file_times ? o.start_time + static_cast<TimestampMs>(timeline.offset(i)) : now);
-      }
-      done += n;
-      // A stop request lets the burst (a few ms of records) go out whole, so the generated
-      // counts match what was sent.
-      if (sender->send(buf, LineSender::OnStop::finish_all) < buf.size()) break;  // stopped reconnecting
+  send_paced(pacer, real_clock(), limit, deadline, kMaxBurst, [&](std::uint64_t done, std::uint64_t n) {
+    // Base event time of the whole burst: now (file times: each record's own, as in a file).
+    // Orders then move back by up to --disorder.
+    buf.clear();
+    const TimestampMs now = wall_clock_ms();
+    for (std::uint64_t i = done; i < done + n; ++i) {
+      // File times: the same expression as run_generate(), so the same records.
+      gen.next(live.file_times ? o.start_time + static_cast<TimestampMs>(timeline.offset(i)) : now);
     }
-    if (stop_requested() || Clock::now() >= deadline) break;
-  }
+    // A stop request lets the burst (a few ms of records) go out whole, so the generated counts
+    // match what was sent; a sender that stopped reconnecting ends the run.
+    return sender->send(buf, LineSender::OnStop::finish_all) >= buf.size();
+  });
   sender->close();
   gen.finish();
   return {sender->summary(",\"generated\":" + gen.summary().to_json()), sender->losses()};

@@ -43,13 +43,25 @@ void sleep_until_or_stop(Clock::time_point t) {
   }
 }
 
-Pacer::Pacer(double per_second) : Pacer(Timeline(std::max(per_second, 1e-300), {})) { unlimited_ = per_second <= 0; }
+PaceClock& real_clock() {
+  class Real final : public PaceClock {
+   public:
+    Clock::time_point now() override { return Clock::now(); }
+    void sleep_until(Clock::time_point t) override { sleep_until_or_stop(t); }
+  };
+  static Real clock;
+  return clock;
+}
 
-Pacer::Pacer(Timeline timeline)
-    : unlimited_(false), timeline_(std::move(timeline)), start_(Clock::now()), last_wake_(start_) {}
+Pacer::Pacer(double per_second, PaceClock& clock) : Pacer(Timeline(std::max(per_second, 1e-300), {}), clock) {
+  unlimited_ = per_second <= 0;
+}
+
+Pacer::Pacer(Timeline timeline, PaceClock& clock)
+    : clock_(clock), unlimited_(false), timeline_(std::move(timeline)), start_(clock.now()), last_wake_(start_) {}
 
 std::uint64_t Pacer::due(std::uint64_t done) {
-  const auto now = Clock::now();
+  const auto now = clock_.now();
   const double elapsed_ms = std::chrono::duration<double, std::milli>(now - start_).count();
   double target = timeline_.index_at(elapsed_ms);
   const double done_ms = timeline_.offset(done);
@@ -66,12 +78,28 @@ std::uint64_t Pacer::next(std::uint64_t done, std::uint64_t cap, Clock::time_poi
   if (unlimited_) return cap;
   if (!behind_) {
     const auto wake = std::max(last_wake_ + kTick, start_ + seconds(timeline_.offset(done + 1) / 1000.0));
-    sleep_until_or_stop(std::min(wake, limit));
-    last_wake_ = Clock::now();
+    clock_.sleep_until(std::min(wake, limit));
+    last_wake_ = clock_.now();
   }
   const std::uint64_t n = due(done);
   behind_ = n > cap;
   return std::min(n, cap);
+}
+
+std::uint64_t send_paced(Pacer& pacer, PaceClock& clock, std::uint64_t limit, Clock::time_point deadline,
+                         std::uint64_t max_burst, const std::function<bool(std::uint64_t done, std::uint64_t n)>& send) {
+  std::uint64_t done = 0;
+  while (done < limit) {
+    const bool last_round = clock.now() >= deadline;
+    const std::uint64_t n = pacer.next(done, std::min(limit - done, max_burst), deadline);
+    if (n > 0) {
+      const bool sent = send(done, n);
+      done += n;
+      if (!sent) break;
+    }
+    if (stop_requested() || last_round) break;
+  }
+  return done;
 }
 
 }  // namespace orderpulse::sim

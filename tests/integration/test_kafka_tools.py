@@ -15,7 +15,9 @@
     one partition), in file order within each partition, paced by --rate; `replay` sends a
     file's non-blank lines (malformed ones unkeyed) at a rate or at full speed; a broker outage
     during `generate` loses and duplicates nothing; an outage longer than --connect-timeout is
-    reported (summary "failed", exit 1); usage errors exit 2, an unreachable broker exits 1.
+    reported (summary "failed", exit 1); usage errors exit 2, an unreachable broker exits 1;
+  * `generate --duration D --rate R` sends exactly R x D records, also on a loaded machine (a plain
+    TCP listener counts them; two busy processes compete for the cores).
 """
 
 import collections
@@ -477,6 +479,46 @@ def test_sim_kafka_usage_errors(ctx):
     chk.done()
 
 
+def test_sim_duration_sends_rate_times_duration(ctx):
+    """End to end, over TCP and on a loaded machine: exactly rate x duration records. The last
+    planned record is due at the deadline itself; a round woken just short of it and ending just
+    after it once stopped a run one record (or a few) short: 3 runs in 40 beside two `yes`
+    processes, though seldom under this test's load. The unit test Pacer.* drives that end with
+    its own clock and fails on every such timing; this checks the whole command."""
+    chk = Check()
+    rate, runs = 1000, 8
+    # Busy writers (as `yes > /dev/null`) that stop themselves after 60 s, and are killed as soon as
+    # the runs are done.
+    spin = ("import os, time\nfd = os.open('/dev/null', os.O_WRONLY)\nblock = b'y' * 8192\n"
+            "end = time.monotonic() + 60\nwhile time.monotonic() < end:\n    os.write(fd, block)\n")
+    load = [servelib.popen(["/usr/bin/python3", "-c", spin]) for _ in range(2)]
+    try:
+        for r in range(runs):
+            with socket.socket() as srv:
+                srv.bind(("127.0.0.1", 0))
+                srv.listen(1)
+                srv.settimeout(30)
+                port = srv.getsockname()[1]
+                p = servelib.popen([ctx.sim, "generate", "--to", f"tcp://127.0.0.1:{port}", "--rate", rate,
+                                    "--duration", "1s", "--seed", r], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                conn, _ = srv.accept()
+                lines = 0
+                with conn:
+                    conn.settimeout(30)
+                    while True:
+                        data = conn.recv(1 << 16)
+                        if not data:
+                            break
+                        lines += data.count(b"\n")
+                _, err = p.communicate(timeout=30)
+                chk.eq(p.returncode, 0, f"run {r}: exit status (stderr {err[-300:]!r})")
+                chk.eq(lines, rate, f"run {r}: records received with --rate {rate} --duration 1s")
+    finally:
+        for proc in load:
+            servelib.kill_process(proc)
+    chk.done()
+
+
 if __name__ == "__main__":
     servelib.run_cases(__doc__, [
         test_mock_broker_round_trip,
@@ -489,4 +531,5 @@ if __name__ == "__main__":
         test_sim_kafka_broker_outage,
         test_sim_kafka_delivery_failure,
         test_sim_kafka_usage_errors,
+        test_sim_duration_sends_rate_times_duration,
     ])
