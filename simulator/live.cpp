@@ -1,6 +1,5 @@
 #include "live.h"
 
-#include <algorithm>
 #include <chrono>
 #include <limits>
 #include <memory>
@@ -52,7 +51,7 @@ SendResult run_generate_live(GenerateOptions o, const LiveOptions& live) {
     const double planned = timeline.index_at(static_cast<double>(*live.duration));
     if (planned < static_cast<double>(limit)) limit = static_cast<std::uint64_t>(planned);
   }
-  send_paced(pacer, real_clock(), limit, deadline, kMaxBurst, [&](std::uint64_t done, std::uint64_t n) {
+  send_paced(pacer, limit, deadline, kMaxBurst, [&](std::uint64_t done, std::uint64_t n) {
     // Base event time of the whole burst: now (file times: each record's own, as in a file).
     // Orders then move back by up to --disorder.
     buf.clear();

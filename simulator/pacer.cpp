@@ -86,11 +86,11 @@ std::uint64_t Pacer::next(std::uint64_t done, std::uint64_t cap, Clock::time_poi
   return std::min(n, cap);
 }
 
-std::uint64_t send_paced(Pacer& pacer, PaceClock& clock, std::uint64_t limit, Clock::time_point deadline,
+std::uint64_t send_paced(Pacer& pacer, std::uint64_t limit, Clock::time_point deadline,
                          std::uint64_t max_burst, const std::function<bool(std::uint64_t done, std::uint64_t n)>& send) {
   std::uint64_t done = 0;
   while (done < limit) {
-    const bool last_round = clock.now() >= deadline;
+    const bool last_round = pacer.now() >= deadline;
     const std::uint64_t n = pacer.next(done, std::min(limit - done, max_burst), deadline);
     if (n > 0) {
       const bool sent = send(done, n);

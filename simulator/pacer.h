@@ -55,6 +55,8 @@ class Pacer {
   std::uint64_t next(std::uint64_t done, std::uint64_t cap, Clock::time_point limit = Clock::time_point::max());
   // Where the timeline's time 0 is (later moved only when a lag beyond kMaxLagSeconds is forgiven).
   Clock::time_point start() const { return start_; }
+  // The time on the pacer's clock.
+  Clock::time_point now() const { return clock_.now(); }
 
  private:
   std::uint64_t due(std::uint64_t done);
@@ -71,7 +73,7 @@ class Pacer {
 // `deadline`, a stop request, or `send` returning false. Past the deadline one last round sends
 // what is due by then: the last unit planned for a run of D is due at D itself, and a round woken
 // just short of the deadline may end just after it. Returns how many units went to `send`.
-std::uint64_t send_paced(Pacer& pacer, PaceClock& clock, std::uint64_t limit, Clock::time_point deadline,
+std::uint64_t send_paced(Pacer& pacer, std::uint64_t limit, Clock::time_point deadline,
                          std::uint64_t max_burst, const std::function<bool(std::uint64_t done, std::uint64_t n)>& send);
 
 }  // namespace orderpulse::sim

@@ -46,7 +46,7 @@ TimedRun timed_run(double rate, std::int64_t duration_ms, Clock::duration oversl
   const Clock::time_point deadline = pacer.start() + milliseconds(duration_ms);
   const auto limit = static_cast<std::uint64_t>(timeline.index_at(static_cast<double>(duration_ms)));
   TimedRun run;
-  run.sent = send_paced(pacer, clock, limit, deadline, max_burst, [&](std::uint64_t, std::uint64_t) {
+  run.sent = send_paced(pacer, limit, deadline, max_burst, [&](std::uint64_t, std::uint64_t) {
     clock.advance(send_cost);
     return true;
   });
