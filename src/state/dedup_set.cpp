@@ -23,8 +23,27 @@ bool DedupSet::seen_or_insert_slow(std::uint64_t hash, std::string_view order_id
   if (const std::size_t i = previous_.find(hash, order_id, line); i != Table::npos && previous_.time_at(i) >= min_time)
     return true;
   // New, or only an expired copy in the previous generation (which is dropped whole later).
+  if (current_.full()) {
+    current_.grow(growth_capacity());
+    free = Table::npos;  // re-slotted
+  }
   current_.insert(hash, order_id, line, t, free);
   return false;
+}
+
+std::size_t DedupSet::growth_capacity() const {
+  const std::size_t now = current_.capacity();
+  std::size_t target = now * 2;
+  // Growing one doubling at a time, the first generation of a run re-slotted its keys five times on
+  // the way to a million slots, each time into fresh memory (~1% of a 10M-record run). The span of
+  // its keys' event times tells how many keys a horizon brings, so it grows towards that at once.
+  // Later generations are sized when they start (evict_older_than) and seldom grow.
+  const TimestampMs span = current_.max_time() - current_.min_time();
+  if (horizon_ > 0 && span > 0 && now < kProjectionLimit) {
+    const double projected = static_cast<double>(current_.size()) * static_cast<double>(horizon_) / static_cast<double>(span);
+    while (target < kProjectionLimit && (projected + 1) * 10 > static_cast<double>(target) * 7) target *= 2;
+  }
+  return target;
 }
 
 void DedupSet::evict_older_than(TimestampMs min_time) {
@@ -133,7 +152,7 @@ std::uint32_t DedupSet::Table::append_entry(std::string_view order_id, std::int3
 void DedupSet::Table::insert(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t,
                              std::size_t slot) {
   if (over_load(size_ + 1)) {
-    grow();
+    grow(fingerprints_.size() * 2);
     slot = npos;  // re-slotted
   }
   const std::size_t i = slot != npos ? slot : free_slot(hash);
@@ -149,12 +168,12 @@ void DedupSet::Table::set_time(std::size_t slot, TimestampMs t) {
   note_time(t);
 }
 
-void DedupSet::Table::grow() {
+void DedupSet::Table::grow(std::size_t capacity) {
   // Re-slot every key by its hash, taken again from the key the entry holds.
   Table bigger;
-  bigger.fingerprints_ = Fingerprints(fingerprints_.size() * 2, 0);
-  bigger.entries_ = Entries(fingerprints_.size() * 2, 0);
-  bigger.mask_ = fingerprints_.size() * 2 - 1;
+  bigger.fingerprints_ = Fingerprints(capacity, 0);
+  bigger.entries_ = Entries(capacity, 0);
+  bigger.mask_ = capacity - 1;
   constexpr std::size_t kAhead = 16;  // entries are read at random: overlap their misses
   for (std::size_t j = 0; j < fingerprints_.size(); ++j) {
     if (j + kAhead < fingerprints_.size() && fingerprints_[j + kAhead] != 0) prefetch_read(entry_at(arena_, entries_[j + kAhead]));
@@ -191,6 +210,7 @@ void DedupSet::Table::clear() {
   arena_.clear();
   arena_used_ = kArenaChunk;
   size_ = 0;
+  min_time_ = kMaxTime;
   max_time_ = kMinTime;
 }
 

@@ -105,6 +105,38 @@ TEST(DedupSet, ThePreviousGenerationSurvivesTheCurrentOnesGrowth) {
   EXPECT_EQ(d.size(), 255'000u);
 }
 
+// A first generation that fills up is sized for the keys its horizon will hold, judged from the
+// event-time span of the keys so far, rather than doubled again and again; every key stays findable.
+TEST(DedupSet, AFirstGenerationGrowsTowardsWhatItsHorizonHolds) {
+  constexpr DurationMs kHorizon = 600'000;  // one key per millisecond: 600k keys a horizon
+  DedupSet d(kHorizon);
+  const std::size_t first = d.capacity();
+  int i = 0;
+  for (; d.capacity() == first; ++i) ASSERT_FALSE(seen(d, "o" + std::to_string(i), 1, i, kMinTime));
+  // 600k keys at a load of at most 0.7 need 2^20 slots; doubling would have given 2 * first.
+  EXPECT_EQ(d.capacity(), std::size_t{1} << 20);
+  for (; i < 700'000; ++i) ASSERT_FALSE(seen(d, "o" + std::to_string(i), 1, i, kMinTime));
+  EXPECT_EQ(d.capacity(), std::size_t{1} << 20);  // no growth on the way
+  for (int k = 0; k < 700'000; k += 7) ASSERT_TRUE(seen(d, "o" + std::to_string(k), 1, 700'000, kMinTime)) << k;
+}
+
+TEST(DedupSet, GrowthWithoutAUsableSpanDoublesOrStopsAtTheProjectionLimit) {
+  auto fill_until_growth = [](DedupSet& d, TimestampMs step) {
+    const std::size_t first = d.capacity();
+    for (int i = 0; d.capacity() == first; ++i) EXPECT_FALSE(seen(d, "k" + std::to_string(i), 1, 1000 + i * step, kMinTime));
+    return std::pair{first, d.capacity()};
+  };
+  DedupSet no_horizon;  // nothing to project from: doubles
+  auto [a0, a1] = fill_until_growth(no_horizon, 1);
+  EXPECT_EQ(a1, 2 * a0);
+  DedupSet one_time(600'000);  // every key at the same time: no span
+  auto [b0, b1] = fill_until_growth(one_time, 0);
+  EXPECT_EQ(b1, 2 * b0);
+  DedupSet burst(3'600'000);  // an hour of horizon from 23 s of keys projects past the limit: capped
+  auto [c0, c1] = fill_until_growth(burst, 1);
+  EXPECT_EQ(c1, DedupSet::kProjectionLimit);
+}
+
 // What a checkpoint writes from both generations decodes to a set that answers the same.
 TEST(DedupSet, EncodedKeysOfBothGenerationsDecodeToTheSameAnswers) {
   DedupSet d;

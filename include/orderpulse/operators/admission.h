@@ -16,7 +16,7 @@ namespace orderpulse {
 class Admission final : public Operator {
  public:
   Admission(const Config& config, SourceWatermarks& watermarks, const WindowAggregate& windows)
-      : horizon_(config.effective_dedup_horizon()), watermarks_(watermarks), windows_(windows) {}
+      : horizon_(config.effective_dedup_horizon()), watermarks_(watermarks), windows_(windows), dedup_(horizon_) {}
 
   std::string_view name() const override { return "admission"; }
   void on_batch(EventBatch& batch, Collector& out) override;

@@ -113,6 +113,16 @@ class DedupSet {
     Table current, previous;
   };
 
+  // `horizon`: how far back keys count (Admission's dedup horizon). Only sizing uses it: with it, a
+  // first generation that must grow is sized for the keys one horizon will bring (see
+  // growth_capacity()); 0 grows it by doubling.
+  explicit DedupSet(DurationMs horizon = 0) : horizon_(horizon) {}
+
+  // The most slots a projection may size a table for at once (2 MiB of fingerprints, 4 MiB of
+  // entry indexes); past it a table doubles. A projection from a few seconds of keys can be far off,
+  // so what it can cost is bounded.
+  static constexpr std::size_t kProjectionLimit = std::size_t{1} << 20;
+
   // Brings in what seen_or_insert(hash, ...) will read, and the slot a new key would be written
   // to, so that a record a few places ahead finds them in the cache.
   void prefetch(std::uint64_t hash) const {
@@ -139,6 +149,8 @@ class DedupSet {
   void evict_older_than(TimestampMs min_time);
 
   std::size_t size() const { return current_.size() + previous_.size(); }
+  // Slots of the generation new keys go to (for tests).
+  std::size_t capacity() const { return current_.capacity(); }
 
   Frozen freeze();
   // Writes the keys with time >= min_time (the others can never make a duplicate again).
@@ -172,7 +184,14 @@ class DedupSet {
     // Room for n keys without growing (restore knows the count up front).
     void reserve(std::size_t n);
     std::size_t size() const { return size_; }
+    std::size_t capacity() const { return fingerprints_.size(); }
+    // Whether one more key makes the table grow.
+    bool full() const { return over_load(size_ + 1); }
+    // Event times of the keys held (kMaxTime, kMinTime: none).
+    TimestampMs min_time() const { return min_time_; }
     TimestampMs max_time() const { return max_time_; }
+    // Re-slots every key into `capacity` slots (a power of two above the current one).
+    void grow(std::size_t capacity);
     Frozen::Table freeze();
     static void for_each(const Frozen::Table& t,
                          const std::function<void(std::string_view, std::int32_t, TimestampMs)>& fn);
@@ -220,8 +239,10 @@ class DedupSet {
       arena_used_ += need;
       return static_cast<std::uint32_t>(offset / kAlign);
     }
-    void note_time(TimestampMs t) { max_time_ = std::max(max_time_, t); }
-    void grow();
+    void note_time(TimestampMs t) {
+      min_time_ = std::min(min_time_, t);
+      max_time_ = std::max(max_time_, t);
+    }
     bool over_load(std::size_t n) const { return n * 10 > fingerprints_.size() * 7; }
     // The first empty slot from the hash's group on.
     std::size_t free_slot(std::uint64_t hash) const { return free_if_unseen(hash, 0); }  // 0 is never a fingerprint
@@ -240,12 +261,17 @@ class DedupSet {
     std::size_t arena_used_ = kArenaChunk;  // bytes used in the last arena chunk
     std::size_t mask_;
     std::size_t size_ = 0;
+    TimestampMs min_time_ = kMaxTime;
     TimestampMs max_time_ = kMinTime;
   };
+
+  // The capacity the current generation grows to when it is full.
+  std::size_t growth_capacity() const;
 
   bool seen_or_insert_slow(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t,
                            TimestampMs min_time);
 
+  DurationMs horizon_;
   Table current_;
   Table previous_;
 };
