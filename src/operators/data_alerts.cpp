@@ -1,6 +1,7 @@
 #include "orderpulse/operators/data_alerts.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 
@@ -16,10 +17,17 @@ TimestampMs floor_to(TimestampMs t, DurationMs step) {
 }
 
 std::string key_of(AlertRule rule, std::string_view subject, TimestampMs window = kMinTime) {
-  std::string key(to_string(rule));
+  const std::string_view name = to_string(rule);
+  std::string key;
+  key.reserve(name.size() + subject.size() + 22);
+  key += name;
   key.push_back('|');
   key += subject;
-  if (window != kMinTime) key += "|" + std::to_string(window);
+  if (window != kMinTime) {
+    char digits[24];
+    key.push_back('|');
+    key.append(digits, std::to_chars(digits, digits + sizeof digits, window).ptr);
+  }
   return key;
 }
 
@@ -207,7 +215,7 @@ void DataAlerts::on_watermark(TimestampMs watermark, Collector& out) {
       auto next = std::next(it);
       const TimestampMs until = it->second.until;
       if (until != kMaxTime && until <= watermark) {
-        resolve(it, until, until, 0, it->second.alert.values, "window closed");
+        resolve(it, until, until, 0, std::nullopt, "window closed");
       } else {
         earliest_until_ = std::min(earliest_until_, until);
       }
@@ -218,7 +226,10 @@ void DataAlerts::on_watermark(TimestampMs watermark, Collector& out) {
     state_.customers.erase(state_.customers.begin());
   // Release what the watermark has passed, in event-time order.
   if (state_.pending.empty()) return;
-  std::sort(state_.pending.begin(), state_.pending.end());
+  // Those still waiting are in order; the ones decided since the last release follow them.
+  const auto unsorted = std::is_sorted_until(state_.pending.begin(), state_.pending.end());
+  std::sort(unsorted, state_.pending.end());
+  std::inplace_merge(state_.pending.begin(), unsorted, state_.pending.end());
   std::size_t n = 0;
   while (n < state_.pending.size() && (watermark == kMaxTime || state_.pending[n].release < watermark)) ++n;
   for (std::size_t i = 0; i < n; ++i) out.alerts.push_back(std::move(state_.pending[i].alert));
@@ -288,17 +299,28 @@ void DataAlerts::judge_metric(AlertRule up, AlertRule down, std::string_view sub
 }
 
 void DataAlerts::fire(std::string key, Alert alert, TimestampMs release, std::uint8_t group, TimestampMs until) {
-  state_.pending.push_back(PendingAlert{release, group, group ? seq_now_ : 0, alert});
-  state_.open.emplace(std::move(key), Episode{std::move(alert), until});
+  // The episode keeps what its resolved record repeats: not the message, which that record replaces.
+  Episode episode{Alert{}, until};
+  Alert& kept = episode.alert;
+  kept.id = alert.id;
+  kept.rule = alert.rule;
+  kept.severity = alert.severity;
+  kept.subject = alert.subject;
+  kept.event_time = alert.event_time;
+  kept.wall_time = alert.wall_time;
+  kept.values = alert.values;
+  state_.pending.push_back(PendingAlert{release, group, group ? seq_now_ : 0, std::move(alert)});
+  state_.open.emplace(std::move(key), std::move(episode));
   earliest_until_ = std::min(earliest_until_, until);
 }
 
 void DataAlerts::resolve(std::map<std::string, Episode>::iterator it, TimestampMs event_time, TimestampMs release,
-                         std::uint8_t group, std::vector<std::pair<std::string, std::string>> values, std::string message) {
+                         std::uint8_t group, std::optional<std::vector<std::pair<std::string, std::string>>> values,
+                         std::string message) {
   Alert a = std::move(it->second.alert);
   a.firing = false;
   a.event_time = event_time;
-  a.values = std::move(values);
+  if (values) a.values = std::move(*values);
   a.message = std::move(message);
   state_.pending.push_back(PendingAlert{release, group, group ? seq_now_ : 0, std::move(a)});
   state_.open.erase(it);

@@ -8,6 +8,7 @@
 // AlertState; reads names from the engine's ProductDirectory. Engine thread only.
 
 #include <array>
+#include <optional>
 
 #include "orderpulse/config/alert_config.h"
 #include "orderpulse/engine/operator.h"
@@ -49,8 +50,10 @@ class DataAlerts final : public Operator {
   void judge_metric(AlertRule up, AlertRule down, std::string_view subject, double value, double mean, double sd,
                     bool eligible, TimestampMs minute, std::size_t history, bool money);
   void fire(std::string key, Alert alert, TimestampMs release, std::uint8_t group, TimestampMs until);
+  // `values`: the resolved record's numbers; none: the firing record's.
   void resolve(std::map<std::string, Episode>::iterator it, TimestampMs event_time, TimestampMs release,
-               std::uint8_t group, std::vector<std::pair<std::string, std::string>> values, std::string message);
+               std::uint8_t group, std::optional<std::vector<std::pair<std::string, std::string>>> values,
+               std::string message);
   const AlertRuleConfig& rule_config(AlertRule rule) const;
 
   const AlertConfig& config_;
