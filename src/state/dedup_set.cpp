@@ -35,7 +35,7 @@ std::size_t DedupSet::growth_capacity() const {
   const std::size_t now = current_.capacity();
   std::size_t target = now * 2;
   // Growing one doubling at a time, the first generation of a run re-slotted its keys five times on
-  // the way to a million slots, each time into fresh memory (~1% of a 10M-record run). The span of
+  // the way to a million slots, each time into fresh memory (about 17 ms of a run). The span of
   // its keys' event times tells how many keys a horizon brings, so it grows towards that at once.
   // Later generations are sized when they start (evict_older_than) and seldom grow.
   const TimestampMs span = current_.max_time() - current_.min_time();

@@ -132,8 +132,8 @@ TEST(DedupSet, GrowthWithoutAUsableSpanDoublesOrStopsAtTheProjectionLimit) {
   DedupSet one_time(600'000);  // every key at the same time: no span
   auto [b0, b1] = fill_until_growth(one_time, 0);
   EXPECT_EQ(b1, 2 * b0);
-  DedupSet burst(3'600'000);  // an hour of horizon from 23 s of keys projects past the limit: capped
-  auto [c0, c1] = fill_until_growth(burst, 1);
+  DedupSet long_horizon(3'600'000);  // an hour of horizon from 23 s of keys projects past the limit: capped
+  auto [c0, c1] = fill_until_growth(long_horizon, 1);
   EXPECT_EQ(c1, DedupSet::kProjectionLimit);
 }
 
