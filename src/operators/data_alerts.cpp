@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 
 namespace orderpulse {
@@ -299,16 +300,11 @@ void DataAlerts::judge_metric(AlertRule up, AlertRule down, std::string_view sub
 }
 
 void DataAlerts::fire(std::string key, Alert alert, TimestampMs release, std::uint8_t group, TimestampMs until) {
-  // The episode keeps what its resolved record repeats: not the message, which that record replaces.
-  Episode episode{Alert{}, until};
-  Alert& kept = episode.alert;
-  kept.id = alert.id;
-  kept.rule = alert.rule;
-  kept.severity = alert.severity;
-  kept.subject = alert.subject;
-  kept.event_time = alert.event_time;
-  kept.wall_time = alert.wall_time;
-  kept.values = alert.values;
+  // The episode keeps a copy of what its resolved record repeats: not the message, which that
+  // record replaces.
+  std::string message = std::exchange(alert.message, std::string());
+  Episode episode{alert, until};
+  alert.message = std::move(message);
   state_.pending.push_back(PendingAlert{release, group, group ? seq_now_ : 0, std::move(alert)});
   state_.open.emplace(std::move(key), std::move(episode));
   earliest_until_ = std::min(earliest_until_, until);
