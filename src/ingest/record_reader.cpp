@@ -26,9 +26,9 @@ RecordReader::RecordReader(int fd, Framing framing, std::size_t max_record_bytes
       framing_(framing),
       max_record_(max_record_bytes),
       // Two reads' worth, grown by fill() only for a record that needs more: a vector is zeroed when
-      // sized, and sized for the longest record (1 MiB by default, plus four reads) it took 384
-      // page faults at every start, most of them for pages few inputs ever read into (3.4 ms of
-      // start-up on this VM).
+      // sized, and sized for the longest record (1 MiB by default, plus four reads) it cost about
+      // 310 page faults at every start, for pages few inputs ever read into (3.4 ms of start-up on
+      // this VM).
       buf_(2 * kReadChunk),
       at_stream_start_(start_offset == 0),
       offset_(start_offset),

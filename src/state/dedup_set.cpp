@@ -151,6 +151,8 @@ std::uint32_t DedupSet::Table::append_entry(std::string_view order_id, std::int3
 
 void DedupSet::Table::insert(std::uint64_t hash, std::string_view order_id, std::int32_t line, TimestampMs t,
                              std::size_t slot) {
+  // DedupSet grows a full table first (to the size it projects) and restore reserves up front, so
+  // this only keeps the table from ever filling, which would leave a search without an end.
   if (over_load(size_ + 1)) {
     grow(fingerprints_.size() * 2);
     slot = npos;  // re-slotted

@@ -156,6 +156,9 @@ TEST(Alerts, CustomerBurstAndHighValueOncePerWindow) {
     ASSERT_EQ(burst.size(), 2u) << batch;
     EXPECT_NE(burst[0].find(R"("state":"firing","subject":"customer:whale","event_time":"2024-05-01T08:03:00Z","values":{"orders":4,"limit":3})"), std::string::npos) << burst[0];
     EXPECT_NE(burst[1].find(R"("state":"resolved","subject":"customer:whale","event_time":"2024-05-01T08:10:00Z")"), std::string::npos) << burst[1];
+    // The window's close repeats the firing record's numbers and keeps its id.
+    EXPECT_NE(burst[1].find(R"("values":{"orders":4,"limit":3},"message":"window closed"})"), std::string::npos) << burst[1];
+    EXPECT_EQ(burst[0].substr(0, 23), burst[1].substr(0, 23)) << "the same id";  // {"id":" and 16 hex digits
     const auto value = with(out.alerts, "\"high_value_customer\"");
     ASSERT_EQ(value.size(), 2u);
     EXPECT_NE(value[0].find(R"("event_time":"2024-05-01T08:03:00Z","values":{"revenue":120.00,"threshold":100.00})"), std::string::npos) << value[0];
