@@ -44,7 +44,7 @@ CsvTable::CsvTable(std::string path, std::initializer_list<std::string_view> col
     } catch (const std::system_error& e) {
       throw RunFailure("cannot read " + path_ + ": " + e.what());
     }
-    found = !trim(record_.text).empty();
+    found = !is_blank_record(record_.text, Framing::csv);
   }
   if (record_.too_long || !split_csv_record(strip_bom(record_.text), fields_, scratch_)) {
     throw RunFailure(path_ + ": cannot parse the header row");
@@ -81,22 +81,19 @@ bool CsvTable::next(RowKind& kind) {
     kind = RowKind::bad;
     return true;
   }
+  // Blank as batch mode's readers hold it: cells of blanks only, bare or quoted.
+  if (is_blank_record(record_.text, Framing::csv)) {
+    kind = RowKind::blank;
+    return true;
+  }
   // Not UTF-8 (a Latin-1 export, say): unusable, as the engine's CSV reader holds it. Replacing
   // the bytes would make distinct ids print alike.
   if (!is_valid_utf8(record_.text) || !split_csv_record(record_.text, fields_, scratch_)) {
     kind = RowKind::bad;
     return true;
   }
-  bool blank = true;
-  for (auto& f : fields_) {
-    f = trim(f);
-    blank = blank && f.empty();
-  }
-  if (blank) {
-    kind = RowKind::blank;
-  } else {
-    kind = fields_.size() == header_width_ ? RowKind::data : RowKind::bad;
-  }
+  for (auto& f : fields_) f = trim(f);
+  kind = fields_.size() == header_width_ ? RowKind::data : RowKind::bad;
   return true;
 }
 

@@ -134,18 +134,30 @@ std::optional<Cents> parse_decimal_cents(std::string_view s) {
   return cents;
 }
 
-void append_cents(std::string& out, Cents cents) {
-  if (cents < 0) {
-    out.push_back('-');
-    cents = -cents;
+void append_cents(std::string& out, CentsSum cents) {
+  if (cents < 0) out.push_back('-');
+  CentsSumBits magnitude = cents < 0 ? CentsSumBits{0} - static_cast<CentsSumBits>(cents) : static_cast<CentsSumBits>(cents);
+  const auto fraction = static_cast<unsigned>(magnitude % 100);
+  CentsSumBits units = magnitude / 100;
+  char digits[40];
+  char* const end = digits + sizeof digits;
+  char* p = end;
+  // 64-bit steps while they hold the rest: nearly every amount, and no 128-bit division then.
+  while (units > UINT64_MAX) {
+    *--p = static_cast<char>('0' + static_cast<unsigned>(units % 10));
+    units /= 10;
   }
-  out += std::to_string(cents / 100);
+  for (auto u = static_cast<std::uint64_t>(units);; u /= 10) {
+    *--p = static_cast<char>('0' + u % 10);
+    if (u < 10) break;
+  }
+  out.append(p, end);
   out.push_back('.');
-  out.push_back(static_cast<char>('0' + cents % 100 / 10));
-  out.push_back(static_cast<char>('0' + cents % 10));
+  out.push_back(static_cast<char>('0' + fraction / 10));
+  out.push_back(static_cast<char>('0' + fraction % 10));
 }
 
-std::string format_cents(Cents cents) {
+std::string format_cents(CentsSum cents) {
   std::string s;
   append_cents(s, cents);
   return s;

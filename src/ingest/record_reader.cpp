@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "orderpulse/common/bytes.h"
+#include "orderpulse/event/csv.h"
 
 namespace orderpulse {
 namespace {
@@ -17,7 +18,17 @@ constexpr std::size_t kReadChunk = 128 << 10;
 }
 
 bool is_blank_record_slow(std::string_view text, Framing framing) {
-  return text.find_first_not_of(framing == Framing::csv ? " \t\r," : " \t\r") == std::string_view::npos;
+  if (framing != Framing::csv) return text.find_first_not_of(" \t\r") == std::string_view::npos;
+  // Most rows that get here hold a value within a byte or two (a quoted first cell).
+  if (text.find_first_not_of(" \t\r\n,\"") != std::string_view::npos) return false;
+  if (text.find('"') == std::string_view::npos) return true;
+  // Only quotes, commas and blanks: blank when every cell is, unquoted ("" is empty, """" holds a
+  // quote). A malformed row is left to the parser, which drops it with its reason.
+  std::vector<std::string_view> cells;
+  std::string scratch;
+  if (!split_csv_record(text, cells, scratch)) return false;
+  return std::all_of(cells.begin(), cells.end(),
+                     [](std::string_view c) { return c.find_first_not_of(" \t\r\n") == std::string_view::npos; });
 }
 
 RecordReader::RecordReader(int fd, Framing framing, std::size_t max_record_bytes,

@@ -11,7 +11,7 @@ namespace {
 // marked strings and unquoted after dumping (the marker cannot occur in any other summary value).
 constexpr std::string_view kMoneyMark = "\x01money:";
 
-nlohmann::ordered_json money(Cents c) { return std::string(kMoneyMark) + format_cents(c); }
+nlohmann::ordered_json money(CentsSum c) { return std::string(kMoneyMark) + format_cents(c); }
 
 std::string dump_with_money(const nlohmann::ordered_json& j) {
   std::string text = j.dump(2);

@@ -12,12 +12,12 @@ void AlertState::encode(Encoder& out) const {
   for (const auto& [m, s] : minutes) {
     out.i64(m);
     out.svarint(s.orders);
-    out.svarint(s.revenue);
+    out.svarint128(s.revenue);
   }
   out.varint(trailing.size());
   for (const MinuteSums& s : trailing) {
     out.svarint(s.orders);
-    out.svarint(s.revenue);
+    out.svarint128(s.revenue);
   }
   out.varint(customers.size());
   std::vector<std::pair<std::uint64_t, CustomerSums::Wide>> sorted;
@@ -30,7 +30,7 @@ void AlertState::encode(Encoder& out) const {
     for (const auto& [customer, s] : sorted) {
       out.u64(customer);
       out.svarint(s.orders);
-      out.svarint(s.revenue);
+      out.svarint128(s.revenue);
       out.u8(s.fired);
     }
   }
@@ -58,14 +58,14 @@ void AlertState::decode(Decoder& in) {
     const TimestampMs m = in.i64();
     MinuteSums s;
     s.orders = in.svarint();
-    s.revenue = in.svarint();
+    s.revenue = in.svarint128();
     minutes.emplace(m, s);
   }
   const std::size_t nt = in.count(2);
   for (std::size_t i = 0; i < nt; ++i) {
     MinuteSums s;
     s.orders = in.svarint();
-    s.revenue = in.svarint();
+    s.revenue = in.svarint128();
     trailing.push_back(s);
   }
   const std::size_t nw = in.count(9);
@@ -78,7 +78,7 @@ void AlertState::decode(Decoder& in) {
       const std::int64_t orders = in.svarint();
       if (orders < 0) throw CodecError("alerts: negative order count");
       s.orders = static_cast<std::int32_t>(std::min<std::int64_t>(orders, CustomerSums::Wide::kMaxOrders));
-      s.revenue = in.svarint();
+      s.revenue = in.svarint128();
       s.fired = in.u8();
       w.put(customer, s);
     }

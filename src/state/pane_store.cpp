@@ -30,7 +30,7 @@ void Totals::encode(Encoder& out) const {
   out.varint(static_cast<std::uint64_t>(lines));
   out.varint(static_cast<std::uint64_t>(items));
   out.varint(static_cast<std::uint64_t>(orders));
-  out.svarint(revenue);
+  out.svarint128(revenue);
   customers.encode(out);
 }
 
@@ -38,7 +38,7 @@ void Totals::decode(Decoder& in) {
   lines = static_cast<std::int64_t>(in.varint());
   items = static_cast<std::int64_t>(in.varint());
   orders = static_cast<std::int64_t>(in.varint());
-  revenue = in.svarint();
+  revenue = in.svarint128();
   customers.decode(in);
 }
 
@@ -48,14 +48,14 @@ void Aggregate::encode(Encoder& out) const {
   out.varint(products_by_id.size());
   for (const auto& [id, agg] : products_by_id) {
     out.varint(id);
-    out.svarint(agg.revenue);
+    out.svarint128(agg.revenue);
     out.varint(static_cast<std::uint64_t>(agg.items));
   }
-  const auto categories_by_id = by_id<Cents>(categories);
+  const auto categories_by_id = by_id<CentsSum>(categories);
   out.varint(categories_by_id.size());
   for (const auto& [id, rev] : categories_by_id) {
     out.varint(id);
-    out.svarint(rev);
+    out.svarint128(rev);
   }
 }
 
@@ -67,7 +67,7 @@ void Aggregate::decode(Decoder& in, std::size_t max_products, std::size_t max_ca
     const std::uint64_t id = in.varint();
     if (id >= max_products) throw CodecError("pane: unknown product id");
     ProductAgg p;
-    p.revenue = in.svarint();
+    p.revenue = in.svarint128();
     p.items = static_cast<std::int64_t>(in.varint());
     products.put(static_cast<std::uint32_t>(id), p);
   }
@@ -75,7 +75,7 @@ void Aggregate::decode(Decoder& in, std::size_t max_products, std::size_t max_ca
   for (std::size_t i = 0; i < nc; ++i) {
     const std::uint64_t id = in.varint();
     if (id >= max_categories) throw CodecError("pane: unknown category id");
-    categories[static_cast<std::uint32_t>(id)] = in.svarint();
+    categories[static_cast<std::uint32_t>(id)] = in.svarint128();
   }
 }
 

@@ -18,7 +18,7 @@ void PaneSums::add(const Aggregate& pane, int sign) {
     dst.agg.revenue += sign * agg.revenue;
     dst.agg.items += sign * agg.items;
   });
-  pane.categories.for_each([this, sign](std::uint32_t id, Cents rev) {
+  pane.categories.for_each([this, sign](std::uint32_t id, CentsSum rev) {
     if (id >= categories_.size()) categories_.resize(id + 1);
     CategorySum& c = categories_[id];
     if (!c.listed) {
@@ -31,7 +31,7 @@ void PaneSums::add(const Aggregate& pane, int sign) {
 }
 
 void PaneSums::collect(std::vector<std::pair<std::uint32_t, ProductAgg>>& products,
-                       std::vector<std::pair<std::uint32_t, Cents>>& categories) {
+                       std::vector<std::pair<std::uint32_t, CentsSum>>& categories) {
   products.clear();
   categories.clear();
   products.reserve(touched_products_.size());

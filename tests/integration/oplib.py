@@ -645,12 +645,20 @@ def frame_csv(data, file, max_line_bytes):
         if raw.endswith(b"\r"):
             raw = raw[:-1]
         records.append((start_line, raw))
-    # Blank: blanks and commas only (a row of empty cells), unless too long to be read.
+    # Blank: a row of empty cells, bare or quoted, unless too long to be read.
     recs = [Record(file, ln, raw, too_long=len(raw) > max_line_bytes) for ln, raw in records
-            if len(raw) > max_line_bytes or raw.strip(b" \t\r,") != b""]
+            if len(raw) > max_line_bytes or not blank_csv_row(raw)]
     if not recs:
         return None, []
     return recs[0], recs[1:]
+
+
+def blank_csv_row(raw):
+    """A row of cells that hold blanks only: `,,`, or quoted like `"",\" \"` (but `\"\"\"\"` holds a quote)."""
+    if raw.strip(b" \t\r,") == b"":
+        return True
+    cells = split_csv(raw)
+    return cells is not None and all(c.strip(BLANKS) == "" for c in cells)
 
 
 def split_csv(raw):

@@ -353,21 +353,34 @@ def test_adversarial_lines(ctx):
     oplib.compare_all(chk, result, m, label="far future: ")
     ends = {w["end"] for w in map(json.loads, result.windows_path.read_text().splitlines())}
     chk.expect("10000-01-01T00:00:00Z" in ends and "33658-09-27T01:47:00Z" in ends, f"window ends past 9999: {sorted(ends)}")
+    # Money past 64 bits: one record is at most 10^16 cents, and 923 of them pass 2^63 (two
+    # customers, two products and two categories, across two minutes).
+    huge = d / "huge.ndjson"
+    huge.write_text("".join(
+        f'{{"order_id":"h{i}","customer_id":"c{i % 2}","product_id":"p{i % 2}","category":"k{i % 2}",'
+        f'"quantity":10000,"unit_price":"10000000000.00","event_time":"2017-10-02T10:0{i // 1200}:{i % 1200 // 20:02d}Z"}}\n'
+        for i in range(2400)))
+    m = Model().run(Model().read(huge))
+    result = oplib.run_batch(ctx, [huge])
+    oplib.compare_all(chk, result, m, label="money past 64 bits: ")
+    chk.eq(result.summary()["totals"]["revenue"], 2400 * 10**16, "money past 64 bits: total revenue in cents")
     # CSV: UTF-8 only, blank rows, blanks around numbers and times.
     csv_path = d / "adversarial.csv"
     csv_path.write_bytes(b"order_id,customer_id,product_id,unit_price,event_time,quantity\r\n"
                          b"b1,c,p\xff,1,2017-10-02T10:00:00Z,1\r\n"
                          b",,,,,\r\n"
+                         b'"","",""," ",,"\t"\r\n'  # quoted empty cells: blank too
+                         b'"""",,,,,\r\n'  # a cell holding a quote: a record (missing fields)
                          b"b2,c,p\xc3\xa9, 1.50 , 2017-10-02T10:00:00Z , 2\r\n"
                          b"b3,c,p,1,2017-10-02T10:00:00Z,  \r\n"
                          b"b4,c,tv 55\" led,1,2017-10-02T10:00:00Z,1\r\n"  # a stray quote: this row only
                          b"b5,c,p,1,2017-10-02T10:00:00Z,1\r\n")
     m = Model().run(Model().read(csv_path))
-    chk.eq([r.reason or "accepted" for r in m.records], ["malformed_csv", "accepted", "accepted", "malformed_csv", "accepted"],
+    chk.eq([r.reason or "accepted" for r in m.records], ["malformed_csv", "missing_field:customer_id", "accepted", "accepted", "malformed_csv", "accepted"],
            "model self-check: CSV fates")
     result = oplib.run_batch(ctx, [csv_path])
     oplib.compare_all(chk, result, m, label="adversarial csv: ")
-    chk.eq(result.summary().get("blank_lines"), 1, "the row of empty cells is a blank line")
+    chk.eq(result.summary().get("blank_lines"), 2, "the rows of empty cells, bare and quoted, are blank lines")
     # CSV restocks: a `type` column; the order columns of a restock row are not read.
     restock_csv = d / "restocks.csv"
     restock_csv.write_bytes(b"type,order_id,customer_id,product_id,unit_price,event_time,quantity\r\n"

@@ -124,6 +124,43 @@ TEST(Checkpoint, AProductBeyondFourBillionItemsStaysExactAcrossARestore) {
   }
 }
 
+// One record is at most 10^16 cents (quantity 10,000 at ten billion); 923 of them pass 2^63. Window,
+// product, category and customer sums take 128 bits: exact, and across a restore cut before or
+// after the point where they leave 64 bits (line 923).
+TEST(Checkpoint, RevenueBeyondSixtyFourBitsStaysExactAcrossARestore) {
+  const Config config = Config::parse_json(R"({"windows":[{"size":"1m"}]})", "t");
+  constexpr std::size_t kLines = 1000;
+  std::vector<std::string> lines;
+  for (std::size_t i = 0; i < kLines; ++i)
+    lines.push_back(order_line("o" + std::to_string(i), 1, "whale", "p", "10000000000.00", "2024-05-01T08:00:00Z", 10'000));
+  // 10^19 cents: past 2^63 (9.22 x 10^18).
+  const std::string want = R"("revenue":100000000000000000.00,)";
+  const std::string want_top = R"("top_products":[{"product_id":"p","revenue":100000000000000000.00,"items":10000000}])";
+  Engine whole(config, nullptr);
+  Collected expected;
+  whole.add_sink(expected);
+  feed(whole, lines, 0, lines.size(), 65536);
+  whole.finish();
+  ASSERT_EQ(expected.windows.size(), 1u);
+  EXPECT_NE(expected.windows[0].find(want), std::string::npos) << expected.windows[0];
+  EXPECT_NE(expected.windows[0].find(want_top), std::string::npos) << expected.windows[0];
+  EXPECT_NE(expected.windows[0].find(R"("revenue":100000000000000000.00}])"), std::string::npos) << "the category: " << expected.windows[0];
+  EXPECT_TRUE(whole.windows().totals().revenue == CentsSum{10'000'000'000'000'000} * 1000);
+  for (std::size_t cut : {std::size_t{500}, std::size_t{950}}) {
+    Engine original(config, nullptr);
+    feed(original, lines, 0, cut, 65536);
+    const std::string bytes = checkpoint_bytes(original);
+    Engine restored(config, nullptr);
+    restore(restored, bytes);
+    Collected after;
+    restored.add_sink(after);
+    feed(restored, lines, cut, lines.size(), 7);
+    restored.finish();
+    EXPECT_EQ(after.windows, expected.windows) << "cut at " << cut;
+    EXPECT_TRUE(restored.windows().totals().revenue == whole.windows().totals().revenue) << "cut at " << cut;
+  }
+}
+
 TEST(Checkpoint, SnapshotIsNotChangedByLaterBatches) {
   const Config config = Config::defaults();
   const auto lines = mixed_lines(4000, 11);
@@ -289,6 +326,21 @@ TEST(Codec, VarintsAndStringsRoundTripAndTruncationThrows) {
   EXPECT_EQ(in.str(), "héllo");
   EXPECT_TRUE(in.done());
   EXPECT_THROW(in.u8(), CodecError);
+  // Money sums: 128 bits, and one within 64 bits written exactly as svarint writes it (checkpoints
+  // from before sums were 128 bits read the same).
+  const CentsSum big = CentsSum{INT64_MAX} * 1000 + 7;
+  for (CentsSum v : {CentsSum{0}, CentsSum{-1}, CentsSum{INT64_MIN}, CentsSum{INT64_MAX}, big, -big}) {
+    Encoder wide;
+    wide.svarint128(v);
+    if (v >= INT64_MIN && v <= INT64_MAX) {
+      Encoder narrow;
+      narrow.svarint(static_cast<std::int64_t>(v));
+      EXPECT_EQ(wide.buffer(), narrow.buffer());
+    }
+    Decoder back(wide.buffer());
+    EXPECT_TRUE(back.svarint128() == v);
+    EXPECT_TRUE(back.done());
+  }
   Encoder huge;
   huge.varint(1ull << 40);  // a count no remaining data can hold
   Decoder h(huge.buffer());

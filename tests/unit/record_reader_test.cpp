@@ -142,5 +142,17 @@ TEST(RecordReader, ATooLongRecordsPrefixHoldsOnlyItsOwnBytes) {
   EXPECT_EQ(terminated[1].text, "z");
 }
 
+// A record that carries no data is counted as a blank line, not read: in CSV a row whose cells all
+// hold blanks only, bare or quoted. A quoted cell holding anything else (a quote, a comma) is data.
+TEST(RecordReader, BlankRecordsAreRowsOfEmptyCellsBareOrQuoted) {
+  for (const char* blank : {"", " \t", ",,,", " , ,\t", "\"\",\"\"", "\" \",,\"\",\"\t\",", "\"\"", "\"\n\",\"\""})
+    EXPECT_TRUE(is_blank_record(blank, Framing::csv)) << blank;
+  for (const char* data : {"a,,", ",,a", "\"\"\"\",,", "\",\",", "\"a\",\"\"", "\"", "\"\" x,", " \"\",\"\""})
+    EXPECT_FALSE(is_blank_record(data, Framing::csv)) << data;
+  EXPECT_TRUE(is_blank_record(" \t", Framing::lines));
+  EXPECT_FALSE(is_blank_record(",,", Framing::lines));
+  EXPECT_FALSE(is_blank_record("\"\"", Framing::lines));
+}
+
 }  // namespace
 }  // namespace orderpulse

@@ -166,6 +166,15 @@ TEST(PackedProductAgg, RefusesWhatWouldNotFitAndChangesNothing) {
   PackedProductAgg m;
   m.mark_spilled();
   EXPECT_TRUE(m.spilled());
+  // Revenue past 64 bits is refused too, and nothing changes: the wide sums take it.
+  PackedProductAgg r = PackedProductAgg::packed({INT64_MAX - 5, 1});
+  EXPECT_FALSE(r.try_add(6, 1));
+  EXPECT_EQ(r.get().revenue, INT64_MAX - 5);
+  EXPECT_EQ(r.get().items, 1);
+  EXPECT_TRUE(r.try_add(5, 1));
+  EXPECT_EQ(r.get().revenue, INT64_MAX);
+  EXPECT_FALSE(PackedProductAgg::fits({CentsSum{INT64_MAX} + 1, 1}));
+  EXPECT_FALSE(PackedProductAgg::fits({CentsSum{INT64_MIN} - 1, 1}));
 }
 
 // Whatever is packed and whatever spilled, the table reads as exact wide sums: adds across the

@@ -136,6 +136,11 @@ TEST(Money, HalfEvenToCents) {
   EXPECT_EQ(format_cents(123450), "1234.50");
   EXPECT_EQ(format_cents(5), "0.05");
   EXPECT_EQ(format_cents(0), "0.00");
+  EXPECT_EQ(format_cents(-5), "-0.05");
+  // Sums past 64 bits print whole.
+  EXPECT_EQ(format_cents(CentsSum{INT64_MAX} + 1), "92233720368547758.08");
+  EXPECT_EQ(format_cents(CentsSum{INT64_MIN} - 1), "-92233720368547758.09");
+  EXPECT_EQ(format_cents(CentsSum{UINT64_MAX} * 1000 + 1), "184467440737095516150.01");
 }
 
 TEST(Config, DurationsAndErrors) {

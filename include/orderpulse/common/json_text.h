@@ -15,6 +15,6 @@ namespace orderpulse {
 void append_json_string(std::string& out, std::string_view s);
 
 // Appends a money value as a JSON number with exactly two decimals.
-inline void append_json_money(std::string& out, Cents c) { append_cents(out, c); }
+inline void append_json_money(std::string& out, CentsSum c) { append_cents(out, c); }
 
 }  // namespace orderpulse

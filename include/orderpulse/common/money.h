@@ -11,8 +11,15 @@ namespace orderpulse {
 
 using Cents = std::int64_t;
 
-// Largest absolute amount accepted, in cents (ten billion units). Keeps quantity x price and
-// window sums far from int64 overflow for any realistic input.
+// A sum of amounts over any number of records. One record's amount fits 64 bits with room to
+// spare (quantity x price is at most 10^4 x 10^12 cents), but 923 such records pass 2^63 cents: a
+// window, a pane or a customer's sums take 128 bits, which no input can overflow. Added to every
+// record, a 128-bit sum costs an add with carry.
+__extension__ typedef __int128 CentsSum;
+__extension__ typedef unsigned __int128 CentsSumBits;
+
+// Largest absolute amount accepted, in cents (ten billion units). Keeps quantity x price within 64
+// bits.
 inline constexpr Cents kMaxAbsCents = 1'000'000'000'000LL;
 
 // Parses a decimal ("12", "12.3", "-0.125", "1.5e2") exactly and rounds half-even to cents.
@@ -33,7 +40,7 @@ inline bool parse_price_cents(std::string_view text, Cents& out) {
 }
 
 // "1234.50": exactly two decimals.
-void append_cents(std::string& out, Cents cents);
-std::string format_cents(Cents cents);
+void append_cents(std::string& out, CentsSum cents);
+std::string format_cents(CentsSum cents);
 
 }  // namespace orderpulse

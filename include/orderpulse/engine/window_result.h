@@ -14,13 +14,13 @@ namespace orderpulse {
 
 struct ProductTotal {
   std::string product_id;
-  Cents revenue = 0;
+  CentsSum revenue = 0;
   std::int64_t items = 0;
 };
 
 struct CategoryTotal {
   std::string category;
-  Cents revenue = 0;
+  CentsSum revenue = 0;
 };
 
 struct WindowResult {
@@ -31,7 +31,7 @@ struct WindowResult {
   std::int64_t lines = 0;
   std::int64_t items = 0;
   std::int64_t orders = 0;
-  Cents revenue = 0;
+  CentsSum revenue = 0;
   std::uint64_t active_customers = 0;
   std::vector<ProductTotal> top_products;  // revenue desc, then product_id asc
   std::vector<CategoryTotal> categories;   // revenue desc, then name asc

@@ -27,11 +27,14 @@ struct FramedRecord {
 };
 
 // True for a record that carries no data, which every source counts as a blank line rather than
-// reads: blanks only (space, tab, CR), and in CSV commas too (a row of empty cells).
+// reads: blanks only (space, tab, CR), and in CSV a row of empty cells, bare or quoted.
 bool is_blank_record_slow(std::string_view text, Framing framing);
 inline bool is_blank_record(std::string_view text, Framing framing) {
-  // Records start with '{' or a cell's first byte nearly always: one comparison settles them.
-  if (!text.empty() && static_cast<unsigned char>(text.front()) > ' ' && text.front() != ',') return false;
+  // Records start with '{' or a cell's first byte nearly always: one comparison settles them. (A
+  // CSV row of quoted empty cells is blank too.)
+  if (!text.empty() && static_cast<unsigned char>(text.front()) > ' ' && text.front() != ',' &&
+      (text.front() != '"' || framing != Framing::csv))
+    return false;
   return is_blank_record_slow(text, framing);
 }
 

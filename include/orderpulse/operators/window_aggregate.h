@@ -70,7 +70,7 @@ class WindowAggregate final : public Operator {
   PaneSums once_;  // a window merged afresh
   HyperLogLog customers_;
   std::vector<std::pair<std::uint32_t, ProductAgg>> products_;  // scratch of compute()
-  std::vector<std::pair<std::uint32_t, Cents>> categories_;
+  std::vector<std::pair<std::uint32_t, CentsSum>> categories_;
   TimestampMs finalized_ = kMinTime;
   struct Due {
     TimestampMs end;

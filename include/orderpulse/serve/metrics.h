@@ -134,7 +134,7 @@ class ServerMetrics {
   // Last values pushed into counters fed from cumulative sources.
   EngineStats last_stats_;
   std::int64_t last_orders_ = 0, last_items_ = 0;
-  Cents last_revenue_ = 0;
+  CentsSum last_revenue_ = 0;
   std::uint64_t last_sent_ = 0, last_slow_ = 0, last_conn_ = 0, last_bytes_ = 0;
 };
 

@@ -24,7 +24,7 @@ namespace orderpulse {
 
 struct MinuteSums {
   std::int64_t orders = 0;
-  Cents revenue = 0;
+  CentsSum revenue = 0;
 };
 
 // One customer's sums in one customer window, packed into 8 bytes: with its 8-byte key a table slot
@@ -40,7 +40,7 @@ class CustomerSums {
   // and reports the count as it first does.
   struct Wide {
     static constexpr std::int32_t kMaxOrders = INT32_MAX;
-    Cents revenue = 0;
+    CentsSum revenue = 0;
     std::int32_t orders = 0;
     std::uint8_t fired = 0;  // bit per customer rule already fired in this window
     void add(Cents r, bool order) {
@@ -73,7 +73,7 @@ class CustomerSums {
   void mark_spilled() { bits_ = std::uint64_t{1} << 63; }
 
   static bool fits(const Wide& w) {
-    return w.revenue >= 0 && static_cast<std::uint64_t>(w.revenue) <= kRevenueMask && w.orders >= 0 &&
+    return w.revenue >= 0 && w.revenue <= static_cast<CentsSum>(kRevenueMask) && w.orders >= 0 &&
            static_cast<std::uint64_t>(w.orders) <= kOrderMask && w.fired <= kFiredMask;
   }
   // fits(w) must hold.

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "orderpulse/common/money.h"
+
 namespace orderpulse {
 
 class CodecError : public std::runtime_error {
@@ -33,6 +35,19 @@ class Encoder {
   }
   // Zig-zag, so small negative numbers stay short.
   void svarint(std::int64_t v) { varint((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63)); }
+  // A money sum, the same way over 128 bits: one within 64 bits is written as svarint writes it, so
+  // checkpoints written before sums were 128 bits read the same.
+  void svarint128(CentsSum v) {
+    CentsSumBits z = (static_cast<CentsSumBits>(v) << 1) ^ static_cast<CentsSumBits>(v >> 127);
+    char tmp[19];
+    std::size_t n = 0;
+    while (z >= 0x80) {
+      tmp[n++] = static_cast<char>((z & 0x7f) | 0x80);
+      z >>= 7;
+    }
+    tmp[n++] = static_cast<char>(z);
+    buf_.append(tmp, n);
+  }
   void str(std::string_view s) {
     varint(s.size());
     buf_.append(s);
@@ -72,6 +87,15 @@ class Decoder {
   std::int64_t svarint() {
     const std::uint64_t v = varint();
     return static_cast<std::int64_t>((v >> 1) ^ (~(v & 1) + 1));
+  }
+  CentsSum svarint128() {
+    CentsSumBits v = 0;
+    for (int shift = 0; shift < 128; shift += 7) {
+      const std::uint8_t b = u8();
+      v |= static_cast<CentsSumBits>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return static_cast<CentsSum>((v >> 1) ^ (~(v & 1) + 1));
+    }
+    throw CodecError("bad varint");
   }
   std::string_view str() { return take(count(1)); }
   std::string_view bytes(std::size_t n) { return take(n); }

@@ -25,15 +25,15 @@ class PaneSums {
   std::int64_t lines() const { return lines_; }
   std::int64_t items() const { return items_; }
   std::int64_t orders() const { return orders_; }
-  Cents revenue() const { return revenue_; }
+  CentsSum revenue() const { return revenue_; }
   // The products and categories present in the sum (a product's items, a category's pane count
   // above zero), by id. Also forgets ids whose sums went back to zero.
   void collect(std::vector<std::pair<std::uint32_t, ProductAgg>>& products,
-               std::vector<std::pair<std::uint32_t, Cents>>& categories);
+               std::vector<std::pair<std::uint32_t, CentsSum>>& categories);
 
  private:
   std::int64_t lines_ = 0, items_ = 0, orders_ = 0;
-  Cents revenue_ = 0;
+  CentsSum revenue_ = 0;
   struct ProductSum {
     ProductAgg agg;
     bool listed = false;  // in touched_products_
@@ -41,7 +41,7 @@ class PaneSums {
   std::vector<ProductSum> products_;
   std::vector<std::uint32_t> touched_products_;
   struct CategorySum {
-    Cents revenue = 0;
+    CentsSum revenue = 0;
     std::int64_t panes = 0;  // panes holding the category: revenue alone cannot tell (it may be 0)
     bool listed = false;
   };
