@@ -30,7 +30,7 @@ void AlertState::encode(Encoder& out) const {
     for (const auto& [customer, s] : sorted) {
       out.u64(customer);
       out.svarint(s.orders);
-      out.svarint128(s.revenue);
+      out.svarint(s.revenue);
       out.u8(s.fired);
     }
   }
@@ -78,7 +78,7 @@ void AlertState::decode(Decoder& in) {
       const std::int64_t orders = in.svarint();
       if (orders < 0) throw CodecError("alerts: negative order count");
       s.orders = static_cast<std::int32_t>(std::min<std::int64_t>(orders, CustomerSums::Wide::kMaxOrders));
-      s.revenue = in.svarint128();
+      s.revenue = in.svarint();
       s.fired = in.u8();
       w.put(customer, s);
     }

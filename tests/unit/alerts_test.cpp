@@ -267,6 +267,14 @@ TEST(CustomerSums, PackedFieldsRefuseWhatWouldNotFitAndChangeNothing) {
   CustomerSums m;
   m.mark_spilled();
   EXPECT_TRUE(m.spilled());
+
+  // Spilled sums saturate rather than wrap: a customer past 2^63 cents stays past every limit.
+  CustomerSums::Wide whale{CustomerSums::Wide::kMaxRevenue - 10, 1, 0};
+  whale.add(10, false);
+  EXPECT_EQ(whale.revenue, CustomerSums::Wide::kMaxRevenue);
+  whale.add(10'000'000'000'000'000, true);
+  EXPECT_EQ(whale.revenue, CustomerSums::Wide::kMaxRevenue);
+  EXPECT_EQ(whale.orders, 2);
 }
 
 // A customer whose sums outgrow the packed fields ($11 billion) keeps exact sums: the alerts carry

@@ -35,20 +35,25 @@ struct MinuteSums {
 // to their window's side map (SpillShards), where they are exact; the slot then only says so.
 class CustomerSums {
  public:
-  // The sums as the rules read them. Orders saturate at kMaxOrders: the burst rule only asks
-  // whether the count passed its limit (at most AlertConfig::CustomerBurst::kMaxOrders, far below)
-  // and reports the count as it first does.
+  // The sums as the rules read them. Both saturate: orders at kMaxOrders, revenue at kMaxRevenue
+  // (a customer's sum can pass 2^63 cents, unlike one record's amount). The rules only ask whether
+  // a sum reached its limit (at most AlertConfig::CustomerBurst::kMaxOrders and kMaxAbsCents, far
+  // below) and report it as it first does, so every decision and value is exact. Unlike a
+  // window's sums, these are never printed whole; 64 bits rather than a CentsSum keep them,
+  // returned for every record, in two registers.
   struct Wide {
     static constexpr std::int32_t kMaxOrders = INT32_MAX;
-    CentsSum revenue = 0;
+    static constexpr Cents kMaxRevenue = INT64_MAX;
+    Cents revenue = 0;
     std::int32_t orders = 0;
     std::uint8_t fired = 0;  // bit per customer rule already fired in this window
     void add(Cents r, bool order) {
       orders += order && orders < kMaxOrders;
-      revenue += r;
+      if (__builtin_add_overflow(revenue, r, &revenue)) revenue = kMaxRevenue;  // r >= 0
     }
   };
   static_assert(Wide::kMaxOrders > AlertConfig::CustomerBurst::kMaxOrders);
+  static_assert(Wide::kMaxRevenue / 2 > kMaxAbsCents);
 
   static constexpr unsigned kRevenueBits = 40, kOrderBits = 20, kFiredBits = 3;
   static constexpr std::uint64_t kRevenueMask = (std::uint64_t{1} << kRevenueBits) - 1;
@@ -73,7 +78,7 @@ class CustomerSums {
   void mark_spilled() { bits_ = std::uint64_t{1} << 63; }
 
   static bool fits(const Wide& w) {
-    return w.revenue >= 0 && w.revenue <= static_cast<CentsSum>(kRevenueMask) && w.orders >= 0 &&
+    return w.revenue >= 0 && static_cast<std::uint64_t>(w.revenue) <= kRevenueMask && w.orders >= 0 &&
            static_cast<std::uint64_t>(w.orders) <= kOrderMask && w.fired <= kFiredMask;
   }
   // fits(w) must hold.
