@@ -15,8 +15,8 @@ void PaneSums::add(const Aggregate& pane, int sign) {
       dst.listed = true;
       touched_products_.push_back(id);
     }
-    dst.agg.revenue += sign * agg.revenue;
-    dst.agg.items += sign * agg.items;
+    dst.revenue += sign * agg.revenue;
+    dst.items += sign * agg.items;
   });
   pane.categories.for_each([this, sign](std::uint32_t id, CentsSum rev) {
     if (id >= categories_.size()) categories_.resize(id + 1);
@@ -38,8 +38,8 @@ void PaneSums::collect(std::vector<std::pair<std::uint32_t, ProductAgg>>& produc
   std::size_t kept = 0;
   for (std::uint32_t id : touched_products_) {
     // Every order line has a quantity of at least 1: a product is in the sum while its items are.
-    if (products_[id].agg.items > 0) {
-      products.emplace_back(id, products_[id].agg);
+    if (const ProductSum& p = products_[id]; p.items > 0) {
+      products.emplace_back(id, ProductAgg{p.revenue, p.items});
       touched_products_[kept++] = id;
     } else {
       products_[id] = ProductSum{};

@@ -13,8 +13,8 @@ using Cents = std::int64_t;
 
 // A sum of amounts over any number of records. One record's amount fits 64 bits with room to
 // spare (quantity x price is at most 10^4 x 10^12 cents), but 923 such records pass 2^63 cents: a
-// window, a pane or a customer's sums take 128 bits, which no input can overflow. Added to every
-// record, a 128-bit sum costs an add with carry.
+// window's, a pane's, a product's or a category's sums take 128 bits, which no input can
+// overflow. Added to every record, a 128-bit sum costs an add with carry.
 __extension__ typedef __int128 CentsSum;
 __extension__ typedef unsigned __int128 CentsSumBits;
 

@@ -34,10 +34,14 @@ class PaneSums {
  private:
   std::int64_t lines_ = 0, items_ = 0, orders_ = 0;
   CentsSum revenue_ = 0;
+  // ProductAgg's fields with the flag in its padding: one per product id, a million with a large
+  // catalog, so 32 bytes rather than 48.
   struct ProductSum {
-    ProductAgg agg;
+    CentsSum revenue = 0;
+    std::int64_t items = 0;
     bool listed = false;  // in touched_products_
   };
+  static_assert(sizeof(ProductSum) == 32);
   std::vector<ProductSum> products_;
   std::vector<std::uint32_t> touched_products_;
   struct CategorySum {
