@@ -51,6 +51,24 @@ void feed(Engine& engine, const std::vector<std::string>& lines, std::size_t fro
   }
 }
 
+// Feeds lines[0, cut) to an engine, checkpoints it, restores a fresh engine from that and feeds it
+// the rest (batch_after records at a time): its windows must be `expected` (the whole run's).
+// Returns the restored engine's running revenue.
+CentsSum expect_same_windows_after_restore(const Config& config, const std::vector<std::string>& lines, std::size_t cut,
+                                           std::size_t batch_after, const Collected& expected) {
+  Engine original(config, nullptr);
+  feed(original, lines, 0, cut, 65536);
+  const std::string bytes = checkpoint_bytes(original);
+  Engine restored(config, nullptr);
+  restore(restored, bytes);
+  Collected after;
+  restored.add_sink(after);
+  feed(restored, lines, cut, lines.size(), batch_after);
+  restored.finish();
+  EXPECT_EQ(after.windows, expected.windows) << "cut at " << cut;
+  return restored.windows().totals().revenue;
+}
+
 TEST(Checkpoint, RestoredEngineContinuesExactlyAsTheOriginal) {
   const Config config = Config::defaults();
   const auto lines = mixed_lines(6000, 7);
@@ -110,18 +128,7 @@ TEST(Checkpoint, AProductBeyondFourBillionItemsStaysExactAcrossARestore) {
   EXPECT_NE(expected.windows[0].find(want), std::string::npos) << expected.windows[0];
   EXPECT_NE(expected.windows[0].find(want_top), std::string::npos) << expected.windows[0];
   // The spill happens at line 429,497: cut well before it, and just after.
-  for (std::size_t cut : {std::size_t{1000}, std::size_t{429'498}}) {
-    Engine original(config, nullptr);
-    feed(original, lines, 0, cut, 65536);
-    const std::string bytes = checkpoint_bytes(original);
-    Engine restored(config, nullptr);
-    restore(restored, bytes);
-    Collected after;
-    restored.add_sink(after);
-    feed(restored, lines, cut, lines.size(), 1000);
-    restored.finish();
-    EXPECT_EQ(after.windows, expected.windows) << "cut at " << cut;
-  }
+  for (std::size_t cut : {std::size_t{1000}, std::size_t{429'498}}) expect_same_windows_after_restore(config, lines, cut, 1000, expected);
 }
 
 // One record is at most 10^16 cents (quantity 10,000 at ten billion); 923 of them pass 2^63. Window,
@@ -146,19 +153,8 @@ TEST(Checkpoint, RevenueBeyondSixtyFourBitsStaysExactAcrossARestore) {
   EXPECT_NE(expected.windows[0].find(want_top), std::string::npos) << expected.windows[0];
   EXPECT_NE(expected.windows[0].find(R"("revenue":100000000000000000.00}])"), std::string::npos) << "the category: " << expected.windows[0];
   EXPECT_TRUE(whole.windows().totals().revenue == CentsSum{10'000'000'000'000'000} * 1000);
-  for (std::size_t cut : {std::size_t{500}, std::size_t{950}}) {
-    Engine original(config, nullptr);
-    feed(original, lines, 0, cut, 65536);
-    const std::string bytes = checkpoint_bytes(original);
-    Engine restored(config, nullptr);
-    restore(restored, bytes);
-    Collected after;
-    restored.add_sink(after);
-    feed(restored, lines, cut, lines.size(), 7);
-    restored.finish();
-    EXPECT_EQ(after.windows, expected.windows) << "cut at " << cut;
-    EXPECT_TRUE(restored.windows().totals().revenue == whole.windows().totals().revenue) << "cut at " << cut;
-  }
+  for (std::size_t cut : {std::size_t{500}, std::size_t{950}})
+    EXPECT_TRUE(expect_same_windows_after_restore(config, lines, cut, 7, expected) == whole.windows().totals().revenue) << "cut at " << cut;
 }
 
 TEST(Checkpoint, SnapshotIsNotChangedByLaterBatches) {
