@@ -1,13 +1,13 @@
 #include "orderpulse/checkpoint/checkpoint_store.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fstream>
 
 #include <spdlog/spdlog.h>
 
@@ -135,11 +135,25 @@ std::vector<fs::path> CheckpointStore::list() const {
 }
 
 CheckpointStore::Loaded CheckpointStore::read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw CheckpointError(path.string() + ": cannot open: " + errno_text());
-  std::string image(static_cast<std::size_t>(in.tellg()), '\0');
-  in.seekg(0);
-  if (!in.read(image.data(), static_cast<std::streamsize>(image.size()))) throw CheckpointError(path.string() + ": read error");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw CheckpointError(path.string() + ": cannot open: " + errno_text());
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw CheckpointError(path.string() + ": cannot stat: " + errno_text());
+  Loaded loaded;
+  loaded.image_size = static_cast<std::size_t>(st.st_size);
+  loaded.image = std::make_unique_for_overwrite<char[]>(loaded.image_size);
+  for (std::size_t got = 0; got < loaded.image_size;) {
+    const ssize_t n = ::read(fd, loaded.image.get() + got, loaded.image_size - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw CheckpointError(path.string() + ": read error: " + errno_text());
+    if (n == 0) throw CheckpointError(path.string() + ": read error: the file shrank while read");
+    got += static_cast<std::size_t>(n);
+  }
+  const std::string_view image(loaded.image.get(), loaded.image_size);
   if (image.size() < kHeaderSize) throw CheckpointError(path.string() + ": truncated (" + std::to_string(image.size()) + " bytes)");
   Decoder head(std::string_view(image).substr(0, kHeaderSize));
   if (head.bytes(kMagic.size()) != kMagic) throw CheckpointError(path.string() + ": not a checkpoint file");
@@ -147,7 +161,6 @@ CheckpointStore::Loaded CheckpointStore::read(const fs::path& path) {
   if (version != kFormatVersion)
     throw CheckpointError(path.string() + ": format version " + std::to_string(version) + ", this build reads " +
                           std::to_string(kFormatVersion));
-  Loaded loaded;
   loaded.batch_id = head.u64();
   loaded.created_ms = head.i64();
   const std::uint64_t body_size = head.u64();
@@ -157,7 +170,6 @@ CheckpointStore::Loaded CheckpointStore::read(const fs::path& path) {
                           " (body of " + std::to_string(image.size() - kHeaderSize) + " bytes, header says " +
                           std::to_string(body_size) + ")");
   if (sum != checksum(image)) throw CheckpointError(path.string() + ": checksum mismatch (corrupt)");
-  loaded.body = image.substr(kHeaderSize);
   return loaded;
 }
 

@@ -18,7 +18,7 @@ Recovered recover(CheckpointStore& store, const Settings& settings, const std::f
       CheckpointStore::set_aside(path);
       continue;
     }
-    Decoder in(loaded.body);
+    Decoder in(loaded.body());
     std::unique_ptr<Engine> engine = make_engine();
     CheckpointMeta meta;
     try {

@@ -212,7 +212,7 @@ TEST_F(StoreTest, KeepsTheNewestThreeAndReadsThemBack) {
   const auto files = store.list();
   ASSERT_EQ(files.size(), 3u);
   EXPECT_EQ(CheckpointStore::read(files[0]).batch_id, 120u);
-  EXPECT_EQ(CheckpointStore::read(files[0]).body, "body-120");
+  EXPECT_EQ(CheckpointStore::read(files[0]).body(), "body-120");
   EXPECT_EQ(CheckpointStore::read(files[2]).batch_id, 10u);
 }
 
@@ -265,7 +265,7 @@ TEST_F(StoreTest, DamagedFilesAreNamedAndRejected) {
   write(bytes.substr(0, 10));
   EXPECT_THROW(CheckpointStore::read(path), CheckpointError);
   write(bytes);
-  EXPECT_EQ(CheckpointStore::read(path).body, std::string(1000, 'x'));
+  EXPECT_EQ(CheckpointStore::read(path).body(), std::string(1000, 'x'));
 }
 
 TEST_F(StoreTest, RecoveryFallsBackToAnOlderCheckpointAndRefusesOtherSettings) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -41,7 +42,14 @@ class CheckpointStore {
   struct Loaded {
     std::uint64_t batch_id = 0;
     std::int64_t created_ms = 0;
-    std::string body;
+    // The whole file, read once into memory nobody zeroed: restore touches a checkpoint's bytes
+    // once, and on this kind of VM a page touched for the first time costs ~14 us (zeroing the
+    // image and then copying its body out took a fifth of a 67 MiB restore).
+    std::unique_ptr<char[]> image;
+    std::size_t image_size = 0;
+    std::string_view body() const {
+      return image_size < kHeaderSize ? std::string_view() : std::string_view(image.get() + kHeaderSize, image_size - kHeaderSize);
+    }
   };
   static Loaded read(const std::filesystem::path& path);
   // Moves a damaged file out of the way (to NAME.corrupt) so it is reported once, not at every start.
