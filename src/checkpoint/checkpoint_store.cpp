@@ -1,3 +1,4 @@
+#include "orderpulse/common/unique_fd.h"
 #include "orderpulse/checkpoint/checkpoint_store.h"
 
 #include <fcntl.h>
@@ -135,19 +136,15 @@ std::vector<fs::path> CheckpointStore::list() const {
 }
 
 CheckpointStore::Loaded CheckpointStore::read(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw CheckpointError(path.string() + ": cannot open: " + errno_text());
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw CheckpointError(path.string() + ": cannot open: " + errno_text());
   struct stat st {};
-  if (::fstat(fd, &st) != 0) throw CheckpointError(path.string() + ": cannot stat: " + errno_text());
+  if (::fstat(fd.get(), &st) != 0) throw CheckpointError(path.string() + ": cannot stat: " + errno_text());
   Loaded loaded;
   loaded.image_size = static_cast<std::size_t>(st.st_size);
   loaded.image = std::make_unique_for_overwrite<char[]>(loaded.image_size);
   for (std::size_t got = 0; got < loaded.image_size;) {
-    const ssize_t n = ::read(fd, loaded.image.get() + got, loaded.image_size - got);
+    const ssize_t n = ::read(fd.get(), loaded.image.get() + got, loaded.image_size - got);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw CheckpointError(path.string() + ": read error: " + errno_text());
     if (n == 0) throw CheckpointError(path.string() + ": read error: the file shrank while read");

@@ -1,3 +1,4 @@
+#include "orderpulse/common/unique_fd.h"
 #include "orderpulse/state/catalog.h"
 
 #include <fcntl.h>
@@ -40,13 +41,9 @@ Catalog Catalog::load_csv(const std::string& path) {
 }
 
 Catalog Catalog::read_csv(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error("catalog " + path + ": " + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  RecordReader reader(fd, Framing::csv, 1 << 20);
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw std::runtime_error("catalog " + path + ": " + std::strerror(errno));
+  RecordReader reader(fd.get(), Framing::csv, 1 << 20);
   FramedRecord rec;
   std::vector<std::string_view> cells;
   std::string scratch;

@@ -23,31 +23,12 @@ class Encoder {
   void u32(std::uint32_t v) { fixed(v, 4); }
   void u64(std::uint64_t v) { fixed(v, 8); }
   void i64(std::int64_t v) { u64(static_cast<std::uint64_t>(v)); }
-  void varint(std::uint64_t v) {
-    char tmp[10];
-    std::size_t n = 0;
-    while (v >= 0x80) {
-      tmp[n++] = static_cast<char>((v & 0x7f) | 0x80);
-      v >>= 7;
-    }
-    tmp[n++] = static_cast<char>(v);
-    buf_.append(tmp, n);
-  }
+  void varint(std::uint64_t v) { base128(v); }
   // Zig-zag, so small negative numbers stay short.
   void svarint(std::int64_t v) { varint((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63)); }
   // A money sum, the same way over 128 bits: one within 64 bits is written as svarint writes it, so
   // checkpoints written before sums were 128 bits read the same.
-  void svarint128(CentsSum v) {
-    CentsSumBits z = (static_cast<CentsSumBits>(v) << 1) ^ static_cast<CentsSumBits>(v >> 127);
-    char tmp[19];
-    std::size_t n = 0;
-    while (z >= 0x80) {
-      tmp[n++] = static_cast<char>((z & 0x7f) | 0x80);
-      z >>= 7;
-    }
-    tmp[n++] = static_cast<char>(z);
-    buf_.append(tmp, n);
-  }
+  void svarint128(CentsSum v) { base128((static_cast<CentsSumBits>(v) << 1) ^ static_cast<CentsSumBits>(v >> 127)); }
   void str(std::string_view s) {
     varint(s.size());
     buf_.append(s);
@@ -57,6 +38,18 @@ class Encoder {
   std::string& buffer() { return buf_; }
 
  private:
+  // LEB128: seven bits a byte, low first, the top bit set on all but the last.
+  template <typename Unsigned>
+  void base128(Unsigned v) {
+    char tmp[(sizeof(Unsigned) * 8 + 6) / 7];
+    std::size_t n = 0;
+    while (v >= 0x80) {
+      tmp[n++] = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    tmp[n++] = static_cast<char>(v);
+    buf_.append(tmp, n);
+  }
   void fixed(std::uint64_t v, int n) {
     char tmp[8];
     for (int i = 0; i < n; ++i) tmp[i] = static_cast<char>((v >> (8 * i)) & 0xff);
@@ -76,26 +69,15 @@ class Decoder {
   std::uint64_t varint() {
     if (pos_ < data_.size() && !(static_cast<std::uint8_t>(data_[pos_]) & 0x80))  // one byte: most of them
       return static_cast<std::uint8_t>(data_[pos_++]);
-    std::uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      const std::uint8_t b = u8();
-      v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
-      if (!(b & 0x80)) return v;
-    }
-    throw CodecError("bad varint");
+    return base128<std::uint64_t>();
   }
   std::int64_t svarint() {
     const std::uint64_t v = varint();
     return static_cast<std::int64_t>((v >> 1) ^ (~(v & 1) + 1));
   }
   CentsSum svarint128() {
-    CentsSumBits v = 0;
-    for (int shift = 0; shift < 128; shift += 7) {
-      const std::uint8_t b = u8();
-      v |= static_cast<CentsSumBits>(b & 0x7f) << shift;
-      if (!(b & 0x80)) return static_cast<CentsSum>((v >> 1) ^ (~(v & 1) + 1));
-    }
-    throw CodecError("bad varint");
+    const CentsSumBits v = base128<CentsSumBits>();
+    return static_cast<CentsSum>((v >> 1) ^ (~(v & 1) + 1));
   }
   std::string_view str() { return take(count(1)); }
   std::string_view bytes(std::size_t n) { return take(n); }
@@ -111,6 +93,16 @@ class Decoder {
   bool done() const { return pos_ == data_.size(); }
 
  private:
+  template <typename Unsigned>
+  Unsigned base128() {
+    Unsigned v = 0;
+    for (unsigned shift = 0; shift < sizeof(Unsigned) * 8; shift += 7) {
+      const std::uint8_t b = u8();
+      v |= static_cast<Unsigned>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return v;
+    }
+    throw CodecError("bad varint");
+  }
   std::string_view take(std::size_t n) {
     if (n > remaining()) throw CodecError("truncated");
     const std::string_view s = data_.substr(pos_, n);
